@@ -1,0 +1,3 @@
+# Documentation: the operator tool's man page and the provider author guide.
+dist_man_MANS += doc/msgsec.1
+EXTRA_DIST += doc/provider-guide.md

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Runs msgsec-provider-check against modules whose verdict is known.
+# Needs the environment `make check` sets (MSGSEC_TEST_BUILDDIR,
+# MSGSEC_TEST_PROVIDER_DIR).
+set -u
+kit="$MSGSEC_TEST_BUILDDIR/sdk/check/msgsec-provider-check"
+mods="$MSGSEC_TEST_PROVIDER_DIR/.libs"
+template="$MSGSEC_TEST_BUILDDIR/sdk/template/.libs/example.so"
+secret=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+out="${TMPDIR:-/tmp}/check-kit.$$"
+status=0
+trap 'rm -f "$out"' EXIT
+
+# expect STATUS PATTERN... -- ARGS: the kit exits with STATUS and its
+# output holds every PATTERN (grep -E, one line each).
+expect() {
+    want=$1
+    shift
+    pats=
+    while [ "$1" != -- ]; do
+        pats="$pats
+$1"
+        shift
+    done
+    shift
+    "$kit" "$@" >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    if [ "$rc" -ne "$want" ]; then
+        echo "check-kit: exit status $rc, expected $want: $*"
+        status=1
+    fi
+    printf '%s\n' "$pats" | while IFS= read -r p; do
+        [ -z "$p" ] && continue
+        if ! grep -Eq -- "$p" "$out"; then
+            echo "check-kit: no line matches /$p/: $*"
+            echo x >>"$out.miss"
+        fi
+    done
+    if [ -e "$out.miss" ]; then
+        rm -f "$out.miss"
+        status=1
+    fi
+    echo
+}
+
+expect 0 '^PASS  descriptor loads: testpsk' \
+    '^PASS  handshake \(explicit negotiation\)' \
+    '^PASS  messages both ways \(explicit\)' \
+    '^PASS  key export \(explicit\)' \
+    '^PASS  tampered record refused \(explicit\)' \
+    '^PASS  replayed record refused \(explicit\)' \
+    '^PASS  orderly close \(explicit\)' \
+    '^[1-9][0-9]* passed, 0 failed$' \
+    -- --config "secret=$secret" "$mods/testpsk.so"
+
+expect 0 '^PASS  descriptor loads: example' \
+    '^PASS  messages both ways \(explicit\)' \
+    '^SKIP  tampered record' \
+    '^[1-9][0-9]* passed, 0 failed$' \
+    -- --config max_record=1000 "$template"
+
+# A wrong secret length is the provider's init refusing its configuration.
+expect 1 '^FAIL  configuration, init and self_test' '^1 passed, 1 failed$' \
+    -- --config secret=0011 "$mods/testpsk.so"
+expect 1 '^FAIL  configuration, init and self_test' 'MSGSEC_ERR_PROVIDER_INIT' \
+    -- "$mods/failinit.so"
+expect 1 '^FAIL  configuration, init and self_test' 'known-answer' \
+    -- "$mods/failselftest.so"
+expect 1 '^FAIL  descriptor loads' 'MSGSEC_ERR_PROVIDER_BAD_MAGIC' \
+    '^0 passed, 1 failed$' -- "$mods/badmagic.so"
+expect 1 '^FAIL  descriptor loads' 'MSGSEC_ERR_PROVIDER_ABI' \
+    -- "$mods/badabi.so"
+expect 1 '^FAIL  configuration' 'colour: not a key of provider example' \
+    -- --config colour=red "$template"
+expect 2 'usage' --
+expect 2 'expected key=value' -- --config novalue "$template"
+exit $status

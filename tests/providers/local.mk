@@ -1,0 +1,43 @@
+# Provider modules used by the tests only (never installed).
+check_LTLIBRARIES += tests/providers/testpsk.la
+tests_providers_testpsk_la_SOURCES = tests/providers/testpsk.c
+tests_providers_testpsk_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_testpsk_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS) -DTESTPSK_MODULE=testpsk -DTESTPSK_NAME='"testpsk"'
+tests_providers_testpsk_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
+check_LTLIBRARIES += tests/providers/testpsk2.la
+tests_providers_testpsk2_la_SOURCES = tests/providers/testpsk.c
+tests_providers_testpsk2_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_testpsk2_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS) -DTESTPSK_MODULE=testpsk2 -DTESTPSK_NAME='"testpsk2"'
+tests_providers_testpsk2_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
+check_LTLIBRARIES += tests/providers/badmagic.la
+tests_providers_badmagic_la_SOURCES = tests/providers/badmagic.c
+tests_providers_badmagic_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_badmagic_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_badmagic_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
+check_LTLIBRARIES += tests/providers/badabi.la
+tests_providers_badabi_la_SOURCES = tests/providers/badabi.c
+tests_providers_badabi_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_badabi_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_badabi_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
+check_LTLIBRARIES += tests/providers/badcrit.la
+tests_providers_badcrit_la_SOURCES = tests/providers/badcrit.c
+tests_providers_badcrit_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_badcrit_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_badcrit_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
+check_LTLIBRARIES += tests/providers/failinit.la
+tests_providers_failinit_la_SOURCES = tests/providers/failinit.c
+tests_providers_failinit_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_failinit_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_failinit_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
+check_LTLIBRARIES += tests/providers/failselftest.la
+tests_providers_failselftest_la_SOURCES = tests/providers/failselftest.c
+tests_providers_failselftest_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_failselftest_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_failselftest_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
