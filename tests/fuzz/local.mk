@@ -15,4 +15,4 @@ tests_fuzz_fuzz_negotiate_CPPFLAGS = $(FUZZ_CPPFLAGS)
 tests_fuzz_fuzz_negotiate_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_negotiate_LDADD = core/libmsgsec-core.la
 
-EXTRA_DIST += tests/fuzz/README tests/fuzz/corpus/policy
+EXTRA_DIST += tests/fuzz/README tests/fuzz/corpus/policy tests/fuzz/corpus/negotiate

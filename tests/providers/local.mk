@@ -12,32 +12,32 @@ tests_providers_testpsk2_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS) -DTEST
 tests_providers_testpsk2_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 
 check_LTLIBRARIES += tests/providers/badmagic.la
-tests_providers_badmagic_la_SOURCES = tests/providers/badmagic.c
+tests_providers_badmagic_la_SOURCES = tests/providers/defective.c
 tests_providers_badmagic_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
-tests_providers_badmagic_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_badmagic_la_CPPFLAGS = $(AM_CPPFLAGS) -DDEFECT_MAGIC -DDEFECT_MODULE=badmagic -DDEFECT_NAME='"badmagic"'
 tests_providers_badmagic_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 
 check_LTLIBRARIES += tests/providers/badabi.la
-tests_providers_badabi_la_SOURCES = tests/providers/badabi.c
+tests_providers_badabi_la_SOURCES = tests/providers/defective.c
 tests_providers_badabi_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
-tests_providers_badabi_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_badabi_la_CPPFLAGS = $(AM_CPPFLAGS) -DDEFECT_ABI -DDEFECT_MODULE=badabi -DDEFECT_NAME='"badabi"'
 tests_providers_badabi_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 
 check_LTLIBRARIES += tests/providers/badcrit.la
-tests_providers_badcrit_la_SOURCES = tests/providers/badcrit.c
+tests_providers_badcrit_la_SOURCES = tests/providers/defective.c
 tests_providers_badcrit_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
-tests_providers_badcrit_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_badcrit_la_CPPFLAGS = $(AM_CPPFLAGS) -DDEFECT_CRITICAL -DDEFECT_MODULE=badcrit -DDEFECT_NAME='"badcrit"'
 tests_providers_badcrit_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 
 check_LTLIBRARIES += tests/providers/failinit.la
-tests_providers_failinit_la_SOURCES = tests/providers/failinit.c
+tests_providers_failinit_la_SOURCES = tests/providers/defective.c
 tests_providers_failinit_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
-tests_providers_failinit_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_failinit_la_CPPFLAGS = $(AM_CPPFLAGS) -DDEFECT_INIT -DDEFECT_MODULE=failinit -DDEFECT_NAME='"failinit"'
 tests_providers_failinit_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 
 check_LTLIBRARIES += tests/providers/failselftest.la
-tests_providers_failselftest_la_SOURCES = tests/providers/failselftest.c
+tests_providers_failselftest_la_SOURCES = tests/providers/defective.c
 tests_providers_failselftest_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
-tests_providers_failselftest_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_failselftest_la_CPPFLAGS = $(AM_CPPFLAGS) -DDEFECT_SELFTEST -DDEFECT_MODULE=failselftest -DDEFECT_NAME='"failselftest"'
 tests_providers_failselftest_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 
