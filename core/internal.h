@@ -57,6 +57,9 @@ MSGSEC_HIDDEN void msgsec_detail_set(char *buf, size_t len, const char *fmt,
                                      ...) __attribute__((format(printf, 3, 4)));
 MSGSEC_HIDDEN void msgsec_detail_vset(char *buf, size_t len, const char *fmt,
                                       va_list ap);
+/* Sets the calling thread's msgsec_last_detail(). */
+MSGSEC_HIDDEN void msgsec_thread_detail_vset(const char *fmt, va_list ap);
+
 /* Appends to what buf holds. */
 MSGSEC_HIDDEN void msgsec_detail_append(char *buf, size_t len, const char *fmt,
                                         ...) __attribute__((format(printf, 3, 4)));

@@ -258,17 +258,15 @@ static int prov_fail(msgsec_session *s, int rc, const char *op)
                 msgsec_strerror(rc));
 }
 
-/* Copies a session failure into the core detail (session_new errors). */
+/* A session_new failure: the thread's detail (the core stays immutable). */
 static void core_detail(msgsec_core *core, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void core_detail(msgsec_core *core, const char *fmt, ...)
 {
+    (void)core;
     va_list ap;
     va_start(ap, fmt);
-    /* Sessions of several threads may fail at once. */
-    pthread_mutex_lock(&core->wake_mu);
-    msgsec_detail_vset(core->detail, sizeof(core->detail), fmt, ap);
-    pthread_mutex_unlock(&core->wake_mu);
+    msgsec_thread_detail_vset(fmt, ap);
     va_end(ap);
 }
 
@@ -970,8 +968,10 @@ MSGSEC_EXPORT int msgsec_session_new(msgsec_core *core, const char *service,
         c.framing != MSGSEC_FRAMING_STREAM)
         return MSGSEC_ERR_INVALID_ARG;
     int st = msgsec_core_status(core);
-    if (st != 0)
-        return st; /* the core detail already says why */
+    if (st != 0) {
+        core_detail(core, "%s", core->detail);
+        return st;
+    }
     const msgsec_csvc *svc = msgsec_core_find_service(core, service);
     if (!svc) {
         core_detail(core, "%s: no [service.%s] in the policy",

@@ -74,6 +74,19 @@ void msgsec_detail_vset(char *buf, size_t len, const char *fmt, va_list ap)
     vsnprintf(buf, len, fmt, ap);
 }
 
+/* Failures without an object to carry their detail (session_new). */
+static _Thread_local char thread_detail[MSGSEC_DETAIL_MAX];
+
+void msgsec_thread_detail_vset(const char *fmt, va_list ap)
+{
+    msgsec_detail_vset(thread_detail, sizeof(thread_detail), fmt, ap);
+}
+
+MSGSEC_EXPORT const char *msgsec_last_detail(void)
+{
+    return thread_detail;
+}
+
 void msgsec_detail_set(char *buf, size_t len, const char *fmt, ...)
 {
     va_list ap;

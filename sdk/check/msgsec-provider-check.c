@@ -221,7 +221,7 @@ static int handshake(msgsec_core *core, const char *service, pair *p,
                                 &p->server);
     if (rc < 0) {
         snprintf(why, len, "msgsec_session_new: %s: %s",
-                 msgsec_error_name(rc), msgsec_core_detail(core));
+                 msgsec_error_name(rc), msgsec_last_detail());
         pair_free(p);
         return -1;
     }

@@ -50,7 +50,7 @@ static msgsec_session *mk(msgsec_core *co, const char *svc, int role)
     CU_ASSERT_EQUAL(rc, 0);
     if (rc)
         fprintf(stderr, "%s: %s\n", msgsec_error_name(rc),
-                msgsec_core_detail(co));
+                msgsec_last_detail());
     return s;
 }
 

@@ -54,7 +54,7 @@ static msgsec_session *mk(msgsec_core *core, const char *svc, int role,
     CU_ASSERT_EQUAL(rc, 0);
     if (rc != 0)
         fprintf(stderr, "session_new: %s: %s\n", msgsec_error_name(rc),
-                msgsec_core_detail(core));
+                msgsec_last_detail());
     return s;
 }
 
@@ -258,7 +258,7 @@ static void test_unknown_service(void)
                                        &s),
                     MSGSEC_ERR_POLICY_UNKNOWN_SERVICE);
     CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT_PTR_NOT_NULL(strstr(msgsec_core_detail(core), "nope"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msgsec_last_detail(), "nope"));
     msgsec_core_free(core);
 }
 
@@ -276,7 +276,7 @@ static void test_inspect_core_refuses(void)
                                        &s),
                     MSGSEC_ERR_PROVIDER_MANDATORY);
     CU_ASSERT_PTR_NULL(s);
-    CU_ASSERT_PTR_NOT_NULL(strstr(msgsec_core_detail(core), "missing"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msgsec_last_detail(), "missing"));
     msgsec_core_free(core);
 }
 

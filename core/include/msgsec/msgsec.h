@@ -302,13 +302,21 @@ typedef struct msgsec_session_config {
 } msgsec_session_config;
 
 /*
+ * Detail of the last failing msgsec_session_new() in the calling thread
+ * (which provider, which policy line, why). Thread-local, like errno, so
+ * that the shared core stays immutable. Never NULL, "" when none.
+ */
+MSGSEC_EXPORT const char *msgsec_last_detail(void);
+
+/*
  * Creates a session of core for the policy service `service` in role.
  * A client session has its first bytes ready to pull at once.
  * cfg may be NULL. *out owns the session; free with msgsec_session_free().
  * Errors: MSGSEC_ERR_INVALID_ARG, MSGSEC_ERR_NOMEM,
  * MSGSEC_ERR_POLICY_UNKNOWN_SERVICE, MSGSEC_ERR_PROVIDER_MANDATORY (core built
  * with MSGSEC_CORE_INSPECT and incomplete), MSGSEC_ERR_NO_COMMON_PROVIDER, or
- * a provider's start error; on error *out is NULL and the core detail says why.
+ * a provider's start error; on error *out is NULL and msgsec_last_detail()
+ * says why.
  */
 MSGSEC_EXPORT int msgsec_session_new(msgsec_core *core, const char *service,
                                      int role, const msgsec_session_config *cfg,
