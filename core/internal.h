@@ -56,9 +56,11 @@ MSGSEC_HIDDEN void msgsec_mem_strfree(const msgsec_mem *mem, char *s);
 MSGSEC_HIDDEN void msgsec_detail_set(char *buf, size_t len, const char *fmt,
                                      ...) __attribute__((format(printf, 3, 4)));
 MSGSEC_HIDDEN void msgsec_detail_vset(char *buf, size_t len, const char *fmt,
-                                      va_list ap);
+                                      va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Sets the calling thread's msgsec_last_detail(). */
-MSGSEC_HIDDEN void msgsec_thread_detail_vset(const char *fmt, va_list ap);
+MSGSEC_HIDDEN void msgsec_thread_detail_vset(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 /* Appends to what buf holds. */
 MSGSEC_HIDDEN void msgsec_detail_append(char *buf, size_t len, const char *fmt,

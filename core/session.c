@@ -1109,6 +1109,11 @@ MSGSEC_EXPORT size_t msgsec_session_pull(msgsec_session *s, void *buf,
     return n;
 }
 
+MSGSEC_EXPORT int msgsec_session_framing(const msgsec_session *s)
+{
+    return s ? s->framing : MSGSEC_ERR_INVALID_ARG;
+}
+
 MSGSEC_EXPORT int msgsec_session_state(const msgsec_session *s)
 {
     return s ? s->state : MSGSEC_ERR_INVALID_ARG;

@@ -15,7 +15,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 packages=(build-essential autoconf automake libtool pkg-config
           libssl-dev libltdl-dev libiniparser-dev libcunit1-dev
           libcurl4-openssl-dev libjansson-dev libnghttp2-dev
-          openssl gnutls-bin clang libclang-rt-dev valgrind)
+          openssl gnutls-bin curl clang libclang-rt-dev valgrind)
 
 install_missing() {
     local missing=()

@@ -11,7 +11,9 @@
 
 #include <msgsec/msgsec.h>
 
+#include "akma_cmd.h"
 #include "cli.h"
+#include "netio.h"
 
 #define EXPLAIN_MAX 16384
 
@@ -606,6 +608,12 @@ static const msgsec_cli_command commands[] = {
      "error or unknown service, 3 no provider selected or a mandatory\n"
      "provider did not load, 4 I/O error.\n",
      cmd_explain},
+    {"serve", "diagnostic server: authenticate clients and answer them",
+     msgsec_serve_usage, msgsec_cmd_serve},
+    {"connect", "diagnostic client: authenticate a server, send stdin lines",
+     msgsec_connect_usage, msgsec_cmd_connect},
+    {"akma", "AKMA helpers: derive keys and identifiers",
+     msgsec_akma_usage, msgsec_cmd_akma},
 };
 
 static void usage(void)

@@ -16,3 +16,40 @@ tests_fuzz_fuzz_negotiate_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_negotiate_LDADD = core/libmsgsec-core.la
 
 EXTRA_DIST += tests/fuzz/README tests/fuzz/corpus/policy tests/fuzz/corpus/negotiate
+
+# The A-KID parser of the SDK.
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_akid
+endif
+tests_fuzz_fuzz_akid_SOURCES = tests/fuzz/fuzz_akid.c
+tests_fuzz_fuzz_akid_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_akid_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_akid_LDADD = sdk/lib/libmsgsec-sdk-core.la $(LIBCRYPTO_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/akid
+
+# The TLS-PSK engine: its parsers, and a server connection fed any bytes.
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_psk_ext tests/fuzz/fuzz_tls_server
+endif
+tests_fuzz_fuzz_psk_ext_SOURCES = tests/fuzz/fuzz_psk_ext.c
+tests_fuzz_fuzz_psk_ext_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_psk_ext_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_psk_ext_LDADD = sdk/lib/libmsgsec-sdk-core.la $(LIBSSL_LIBS) \
+	$(LIBCRYPTO_LIBS)
+tests_fuzz_fuzz_tls_server_SOURCES = tests/fuzz/fuzz_tls_server.c
+tests_fuzz_fuzz_tls_server_CPPFLAGS = $(FUZZ_CPPFLAGS) $(LIBSSL_CFLAGS)
+tests_fuzz_fuzz_tls_server_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_tls_server_LDADD = sdk/lib/libmsgsec-sdk-core.la \
+	$(LIBSSL_LIBS) $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/psk_ext tests/fuzz/corpus/tls_server
+
+# The AAnF JSON codec (responses and requests, afId, date-times).
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_aanf_json
+endif
+tests_fuzz_fuzz_aanf_json_SOURCES = tests/fuzz/fuzz_aanf_json.c
+tests_fuzz_fuzz_aanf_json_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_aanf_json_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_aanf_json_LDADD = sdk/lib/libmsgsec-sdk-core.la \
+	$(JANSSON_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/aanf_json

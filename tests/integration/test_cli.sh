@@ -419,5 +419,93 @@ has "$err" "msgsec: warning: provider failinit not loaded"
 run 0 providers -c "$valid"
 empty "$err"
 
+# ---------------------------------------------------------- akma derive
+# DOMAIN.md's known answers (K_AUSF 00..1f, SUPI 001010000000001).
+KAUSF=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+K_AKMA=bba5e95f1205d4f1c217b91e08ec3509ad62cfbf43f474c6bf495da83132c95e
+A_TID=67d8dee47b7d74e6f457b7b23d5806746ed87b920aa8035f37b494c1bfc5d83b
+K_AF=23bef238a002c758f42845fe1422dde4a9f287016074128f5c5101bcb28b9adb
+REALM=5gc.mnc001.mcc001.3gppnetwork.org
+
+run 0 akma derive --kausf "$KAUSF" --supi 001010000000001 --rid 0 \
+    --mcc 001 --mnc 01 --af-fqdn msgin5g.example.com
+if [ "$(cat "$out")" = "K_AKMA=$K_AKMA
+A-TID=$A_TID
+A-KID=0.$A_TID@$REALM
+K_AF=$K_AF" ]; then
+    ok "akma derive: the four lines of DOMAIN.md, in order"
+else
+    bad "akma derive: output differs from DOMAIN.md's values"
+fi
+empty "$err"
+
+# The SBI form of the SUPI gives the same keys; without RID/MCC/MNC and
+# AF there is no A-KID and no K_AF.
+run 0 akma derive --kausf "$KAUSF" --supi imsi-001010000000001
+has "$out" "K_AKMA=$K_AKMA"
+has "$out" "A-TID=$A_TID"
+lacks "$out" "84edc04f"
+lines "$out" 2
+# Upper-case hex in, lower-case out; the TLS 1.3 Ua* identifier given
+# explicitly is the default.
+run 0 akma derive --kausf "$(echo "$KAUSF" | tr a-f A-F)" \
+    --supi 001010000000001 --af-fqdn msgin5g.example.com --ua-id 0100000007
+has "$out" "K_AF=$K_AF"
+lines "$out" 3
+# A TLS 1.2 Ua* identifier gives another K_AF.
+run 0 akma derive --kausf "$KAUSF" --supi 001010000000001 \
+    --af-fqdn msgin5g.example.com --ua-id 01000100A8
+has "$out" "K_AKMA=$K_AKMA"
+lacks "$out" "$K_AF"
+# A-KID settings; a 3-digit MNC is kept as it is.
+run 0 akma derive --kausf "$KAUSF" --supi 001010000000001 --rid 1234 \
+    --mcc 310 --mnc 260 --akid-separator "" --akid-encoding hex
+has "$out" "A-KID=1234$A_TID@5gc.mnc260.mcc310.3gppnetwork.org"
+if command -v xxd >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then
+    b64=$(printf '%s' "$A_TID" | xxd -r -p | base64 | tr '+/' '-_' | tr -d '=')
+    run 0 akma derive --kausf "$KAUSF" --supi 001010000000001 --rid 7 \
+        --mcc 001 --mnc 01 --akid-separator - --akid-encoding base64url
+    has "$out" "A-KID=7-$b64@$REALM"
+fi
+
+# Usage errors: exit 2, a message, nothing on standard output.
+run 2 akma derive --supi 001010000000001
+has "$err" "--kausf is required"
+empty "$out"
+run 2 akma derive --kausf "${KAUSF}00" --supi 001010000000001
+has "$err" "--kausf must be 64 hex digits"
+empty "$out"
+run 2 akma derive --kausf "$KAUSF" --supi imsi-12
+has "$err" "--supi 'imsi-12'"
+run 2 akma derive --kausf "$KAUSF" --supi 001010000000001 --rid 0
+has "$err" "--rid, --mcc and --mnc go together"
+run 2 akma derive --kausf "$KAUSF" --supi 001010000000001 --rid 12345 \
+    --mcc 001 --mnc 01
+has "$err" "--rid must be 1 to 4 digits"
+run 2 akma derive --kausf "$KAUSF" --supi 001010000000001 --rid 1 \
+    --mcc 001 --mnc 01 --akid-separator @
+has "$err" "--akid-separator"
+run 2 akma derive --kausf "$KAUSF" --supi 001010000000001 --ua-id 0100000007
+has "$err" "--ua-id needs --af-fqdn"
+run 2 akma derive --kausf "$KAUSF" --supi 001010000000001 \
+    --af-fqdn "a b.example"
+has "$err" "--af-fqdn"
+empty "$out"
+run 2 akma derive --kausf "$KAUSF" --supi 001010000000001 --bogus
+has "$err" "unknown option '--bogus'"
+has "$err" "Try 'msgsec akma derive --help'."
+
+# The group: its help, its command list, an unknown command.
+run 0 akma --help
+has "$out" "derive"
+run 0 akma help derive
+has "$out" "Usage: msgsec akma derive"
+run 0 help akma
+has "$out" "Usage: msgsec akma COMMAND"
+run 2 akma
+has "$err" "missing command"
+run 2 akma nosuch
+has "$err" "unknown command 'nosuch'"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

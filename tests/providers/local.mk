@@ -41,3 +41,10 @@ tests_providers_failselftest_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
 tests_providers_failselftest_la_CPPFLAGS = $(AM_CPPFLAGS) -DDEFECT_SELFTEST -DDEFECT_MODULE=failselftest -DDEFECT_NAME='"failselftest"'
 tests_providers_failselftest_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 
+
+# A provider on the SDK's TLS-PSK engine (test_tlspsk runs it in the core).
+check_LTLIBRARIES += tests/providers/tlstest.la
+tests_providers_tlstest_la_SOURCES = tests/providers/tlstest.c
+tests_providers_tlstest_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_tlstest_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBSSL_CFLAGS) $(LIBCRYPTO_CFLAGS)
+tests_providers_tlstest_la_LIBADD = sdk/lib/libmsgsec-sdk.la $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)

@@ -60,3 +60,45 @@ tests_unit_test_preload_SOURCES = tests/unit/test_preload.c
 tests_unit_test_preload_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_test_preload_LDADD = $(UNIT_LDADD) -dlpreopen tests/providers/testpsk.la
 tests_unit_test_preload_DEPENDENCIES = tests/providers/testpsk.la core/libmsgsec-core.la tests/unit/libtestutil.la
+
+# SDK: the 3GPP KDF and the AKMA derivations and identifiers.
+check_PROGRAMS += tests/unit/test_kdf
+TESTS += tests/unit/test_kdf
+tests_unit_test_kdf_SOURCES = tests/unit/test_kdf.c
+tests_unit_test_kdf_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_kdf_LDADD = $(SDK_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_akma_keys
+TESTS += tests/unit/test_akma_keys
+tests_unit_test_akma_keys_SOURCES = tests/unit/test_akma_keys.c
+tests_unit_test_akma_keys_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_akma_keys_LDADD = $(SDK_UNIT_LDADD)
+
+# SDK: the AAnF JSON codec, and the HTTP client (against tools/msgsec-aanf,
+# which `make check` builds first as part of `all`).
+check_PROGRAMS += tests/unit/test_aanf
+TESTS += tests/unit/test_aanf
+tests_unit_test_aanf_SOURCES = tests/unit/test_aanf.c
+tests_unit_test_aanf_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_aanf_LDADD = $(SDK_UNIT_LDADD)
+
+check_PROGRAMS += tests/unit/test_http
+TESTS += tests/unit/test_http
+tests_unit_test_http_SOURCES = tests/unit/test_http.c
+tests_unit_test_http_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_http_LDADD = $(SDK_UNIT_LDADD)
+
+# The TLS-PSK engine, directly and in the core through tests/providers/tlstest.
+check_PROGRAMS += tests/unit/test_tlspsk
+TESTS += tests/unit/test_tlspsk
+tests_unit_test_tlspsk_SOURCES = tests/unit/test_tlspsk.c
+tests_unit_test_tlspsk_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_tlspsk_LDADD = $(SDK_UNIT_LDADD)
+
+# The akma provider through the core, against tools/msgsec-aanf; its K_AF
+# cache is also linked in directly.
+check_PROGRAMS += tests/unit/test_akma
+TESTS += tests/unit/test_akma
+tests_unit_test_akma_SOURCES = tests/unit/test_akma.c plugins/akma/kafcache.c
+tests_unit_test_akma_CPPFLAGS = $(SDK_UNIT_CPPFLAGS) -I$(top_srcdir)/plugins/akma
+tests_unit_test_akma_LDADD = $(SDK_UNIT_LDADD)

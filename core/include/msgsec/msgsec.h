@@ -345,6 +345,10 @@ MSGSEC_EXPORT size_t msgsec_session_pending_output(const msgsec_session *s);
 MSGSEC_EXPORT size_t msgsec_session_pull(msgsec_session *s, void *buf,
                                          size_t cap);
 
+/* The framing in use (MSGSEC_FRAMING_MESSAGE or _STREAM): the session
+ * config's, else the policy service's. */
+MSGSEC_EXPORT int msgsec_session_framing(const msgsec_session *s);
+
 /* Current state (enum msgsec_state). */
 MSGSEC_EXPORT int msgsec_session_state(const msgsec_session *s);
 
