@@ -167,7 +167,8 @@ int msgsec_core_candidate_ok(const msgsec_core *core, const msgsec_csvc *svc,
         msgsec_detail_set(why, len, "cannot act as a client");
         return MSGSEC_ERR_UNSUPPORTED;
     }
-    if (role == MSGSEC_ROLE_SERVER && !(caps & MSGSEC_CAP_SERVER)) {
+    if ((role == MSGSEC_ROLE_SERVER || role == MSGSEC_ROLE_PSK_RESOLVER) &&
+        !(caps & MSGSEC_CAP_SERVER)) {
         msgsec_detail_set(why, len, "cannot act as a server");
         return MSGSEC_ERR_UNSUPPORTED;
     }
@@ -184,6 +185,9 @@ int msgsec_core_candidate_ok(const msgsec_core *core, const msgsec_csvc *svc,
                           ps->name);
         return MSGSEC_ERR_INSECURE_REFUSED;
     }
+    /* The integrator's own TLS stack negotiates: the mode is not ours. */
+    if (role == MSGSEC_ROLE_PSK_RESOLVER)
+        goto ok;
     if (ps->negotiation == MSGSEC_NEG_IMPLICIT &&
         !(caps & MSGSEC_CAP_IMPLICIT)) {
         msgsec_detail_set(why, len,
@@ -197,6 +201,7 @@ int msgsec_core_candidate_ok(const msgsec_core *core, const msgsec_csvc *svc,
                           "cannot export keys to confirm the negotiation");
         return MSGSEC_ERR_UNSUPPORTED;
     }
+ok:
     if (why && len)
         why[0] = '\0';
     return 0;

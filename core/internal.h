@@ -198,6 +198,27 @@ MSGSEC_HIDDEN int msgsec_loader_validate(const msgsec_provider *d,
 /* The built-in null provider's descriptor. */
 MSGSEC_HIDDEN const msgsec_provider *msgsec_null_provider(void);
 
+/* ---------------------------------------------------------- wake list */
+
+enum msgsec_waiter_kind {
+    MSGSEC_WAITER_SESSION = 1,
+    MSGSEC_WAITER_PSK_LOOKUP = 2
+};
+
+/*
+ * The head of what a provider knows as a msgsec_psession: a session or a
+ * PSK look-up both start with it, so that the session upcalls can tell
+ * them apart and one wake list serves both. woken, linked and wake_next
+ * are guarded by core->wake_mu.
+ */
+typedef struct msgsec_waiter {
+    int kind;          /* enum msgsec_waiter_kind; set at creation */
+    msgsec_core *core; /* set at creation */
+    int woken;         /* session_wake() came; taken by a resume */
+    int linked;        /* on core->wake_head */
+    struct msgsec_waiter *wake_next;
+} msgsec_waiter;
+
 /* --------------------------------------------------------------- core */
 
 /* A policy service compiled into its candidate list. */
@@ -226,7 +247,7 @@ struct msgsec_core {
     int wake_fd;        /* eventfd */
     pthread_mutex_t wake_mu;
     pthread_cond_t wake_cv;
-    msgsec_session *wake_head; /* singly linked through s->wake_next */
+    msgsec_waiter *wake_head; /* singly linked through wake_next */
 };
 
 /* Core log line (prefix optional). Never pass key material. */
@@ -262,7 +283,30 @@ MSGSEC_HIDDEN int msgsec_core_select(const msgsec_core *core,
                                      const char *const *offer, size_t n,
                                      char *explain, size_t len);
 
+/*
+ * Role for msgsec_core_candidate_ok(): the server side of an integrator's
+ * own TLS stack (PSK look-ups). Needs the server capability; the service's
+ * negotiation mode does not apply.
+ */
+#define MSGSEC_ROLE_PSK_RESOLVER 2
+
 /* Session upcalls, implemented in session.c; core.c puts them in core->up. */
 MSGSEC_HIDDEN void msgsec_session_fill_upcalls(msgsec_upcalls *up);
+
+/* Wake list (session.c). Takes w's wake if it came (clearing it and
+ * unlinking w): 1 if so, else 0. */
+MSGSEC_HIDDEN int msgsec_waiter_take(msgsec_core *core, msgsec_waiter *w);
+/* Removes w from the wake list, whatever its state (freeing it). */
+MSGSEC_HIDDEN void msgsec_waiter_forget(msgsec_core *core, msgsec_waiter *w);
+/* Blocks until w is woken or timeout_ms (-1: forever) passed: 0 or
+ * MSGSEC_ERR_TIMEOUT. Leaves the wake for msgsec_waiter_take(). */
+MSGSEC_HIDDEN int msgsec_waiter_wait(msgsec_core *core, msgsec_waiter *w,
+                                     int timeout_ms);
+
+/* PSK look-ups (pskapi.c): the session upcalls on a look-up's handle, and
+ * what msgsec_core_dispatch() does with a woken one. */
+MSGSEC_HIDDEN void msgsec_psk_up_detail(msgsec_psession *ps, const char *msg);
+MSGSEC_HIDDEN const char *msgsec_psk_up_service(msgsec_psession *ps);
+MSGSEC_HIDDEN void msgsec_psk_dispatched(msgsec_waiter *w);
 
 #endif /* MSGSEC_INTERNAL_H */

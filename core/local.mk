@@ -9,6 +9,7 @@ core_libmsgsec_core_la_SOURCES = \
 	core/loader.c \
 	core/core.c \
 	core/session.c \
+	core/pskapi.c \
 	core/negotiate.c \
 	core/negotiate.h \
 	plugins/null/null.c

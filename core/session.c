@@ -58,6 +58,7 @@ typedef struct msgsec_buf {
 } msgsec_buf;
 
 struct msgsec_session {
+    msgsec_waiter w; /* first: a msgsec_psession points here */
     msgsec_core *core;
     const msgsec_csvc *svc;
     int role;
@@ -94,11 +95,6 @@ struct msgsec_session {
     uint8_t peer_mac[MSGSEC_NEG_MAC];
 
     msgsec_peer peer;
-
-    /* Pending look-ups; guarded by core->wake_mu. */
-    int woken;
-    int linked;
-    msgsec_session *wake_next;
 
     char detail[MSGSEC_DETAIL_MAX];
 };
@@ -145,6 +141,23 @@ static int bappend(msgsec_session *s, msgsec_buf *b, const void *d, size_t n)
     memcpy(b->p + b->off + b->len, d, n);
     b->len += n;
     return 0;
+}
+
+/*
+ * Wipes plaintext once the application has it (and scratch copies of
+ * it): memset behind a compiler barrier, as explicit_bzero() does, so the
+ * stores cannot be dropped. OPENSSL_cleanse() stores a word at a time and
+ * would cost as much as a quarter of a 16 KiB message's AES-GCM; keys
+ * still go through it.
+ */
+static void wipe_plaintext(void *p, size_t n)
+{
+#if defined(__GNUC__)
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+#else
+    OPENSSL_cleanse(p, n);
+#endif
 }
 
 static void bconsume(msgsec_buf *b, size_t n)
@@ -277,6 +290,12 @@ static msgsec_session *from_ps(msgsec_psession *ps)
     return (msgsec_session *)ps;
 }
 
+/* A PSK look-up's handle rather than a session's. */
+static int is_lookup(msgsec_psession *ps)
+{
+    return ((const msgsec_waiter *)ps)->kind == MSGSEC_WAITER_PSK_LOOKUP;
+}
+
 static msgsec_psession *to_ps(msgsec_session *s)
 {
     return (msgsec_psession *)s;
@@ -286,33 +305,37 @@ static void up_session_detail(msgsec_psession *ps, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void up_session_detail(msgsec_psession *ps, const char *fmt, ...)
 {
-    msgsec_session *s = from_ps(ps);
     char msg[MSGSEC_DETAIL_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (is_lookup(ps)) {
+        msgsec_psk_up_detail(ps, msg);
+        return;
+    }
+    msgsec_session *s = from_ps(ps);
     set_detail(s, "provider %s: %s", prov_name(s), msg);
     s->pdetail = 1;
 }
 
 static void up_session_wake(msgsec_psession *ps)
 {
-    msgsec_session *s = from_ps(ps);
-    msgsec_core *core = s->core;
+    msgsec_waiter *w = (msgsec_waiter *)ps;
+    msgsec_core *core = w->core;
     pthread_mutex_lock(&core->wake_mu);
-    s->woken = 1;
-    if (!s->linked) {
-        s->wake_next = core->wake_head;
-        core->wake_head = s;
-        s->linked = 1;
+    w->woken = 1;
+    if (!w->linked) {
+        w->wake_next = core->wake_head;
+        core->wake_head = w;
+        w->linked = 1;
     }
     pthread_cond_broadcast(&core->wake_cv);
     pthread_mutex_unlock(&core->wake_mu);
     uint64_t one = 1;
     /* EAGAIN means the counter is already enormous: still readable. */
-    ssize_t w = write(core->wake_fd, &one, sizeof(one));
-    (void)w;
+    ssize_t r = write(core->wake_fd, &one, sizeof(one));
+    (void)r;
 }
 
 /* Cuts provider output into TOKEN frames. */
@@ -333,6 +356,8 @@ static int queue_tokens(msgsec_session *s, const uint8_t *p, size_t n)
 
 static int up_session_write(msgsec_psession *ps, const void *p, size_t n)
 {
+    if (is_lookup(ps))
+        return MSGSEC_ERR_STATE; /* the integrator's stack talks to the peer */
     msgsec_session *s = from_ps(ps);
     if (n == 0)
         return 0;
@@ -345,22 +370,22 @@ static int up_session_write(msgsec_psession *ps, const void *p, size_t n)
 
 static int up_session_role(msgsec_psession *ps)
 {
-    return from_ps(ps)->role;
+    return is_lookup(ps) ? MSGSEC_ROLE_SERVER : from_ps(ps)->role;
 }
 
 static const char *up_session_service(msgsec_psession *ps)
 {
-    return svc_name(from_ps(ps));
+    return is_lookup(ps) ? msgsec_psk_up_service(ps) : svc_name(from_ps(ps));
 }
 
 static const char *up_session_peer_name(msgsec_psession *ps)
 {
-    return from_ps(ps)->peer_name;
+    return is_lookup(ps) ? NULL : from_ps(ps)->peer_name;
 }
 
 static const char *up_session_identity(msgsec_psession *ps)
 {
-    return from_ps(ps)->identity;
+    return is_lookup(ps) ? NULL : from_ps(ps)->identity;
 }
 
 void msgsec_session_fill_upcalls(msgsec_upcalls *up)
@@ -377,29 +402,81 @@ void msgsec_session_fill_upcalls(msgsec_upcalls *up)
 /* ---------------------------------------------------------- wake list */
 
 /* Call with wake_mu held. */
-static void unlink_locked(msgsec_session *s)
+static void unlink_locked(msgsec_core *core, msgsec_waiter *w)
 {
-    if (!s->linked)
+    if (!w->linked)
         return;
-    for (msgsec_session **pp = &s->core->wake_head; *pp;
-         pp = &(*pp)->wake_next) {
-        if (*pp == s) {
-            *pp = s->wake_next;
+    for (msgsec_waiter **pp = &core->wake_head; *pp; pp = &(*pp)->wake_next) {
+        if (*pp == w) {
+            *pp = w->wake_next;
             break;
         }
     }
-    s->wake_next = NULL;
-    s->linked = 0;
+    w->wake_next = NULL;
+    w->linked = 0;
+}
+
+int msgsec_waiter_take(msgsec_core *core, msgsec_waiter *w)
+{
+    pthread_mutex_lock(&core->wake_mu);
+    int woken = w->woken;
+    if (woken) {
+        w->woken = 0;
+        unlink_locked(core, w);
+    }
+    pthread_mutex_unlock(&core->wake_mu);
+    return woken;
+}
+
+void msgsec_waiter_forget(msgsec_core *core, msgsec_waiter *w)
+{
+    pthread_mutex_lock(&core->wake_mu);
+    unlink_locked(core, w);
+    w->woken = 0;
+    pthread_mutex_unlock(&core->wake_mu);
+}
+
+int msgsec_waiter_wait(msgsec_core *core, msgsec_waiter *w, int timeout_ms)
+{
+    struct timespec ts;
+    if (timeout_ms >= 0) {
+        /* wake_cv uses the default (realtime) clock. */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += timeout_ms / 1000;
+        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+    }
+    int rc = 0;
+    pthread_mutex_lock(&core->wake_mu);
+    while (!w->woken) {
+        int e = timeout_ms < 0
+                    ? pthread_cond_wait(&core->wake_cv, &core->wake_mu)
+                    : pthread_cond_timedwait(&core->wake_cv, &core->wake_mu,
+                                             &ts);
+        if (e == ETIMEDOUT && !w->woken) {
+            rc = MSGSEC_ERR_TIMEOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&core->wake_mu);
+    return rc;
 }
 
 /* ------------------------------------------------------ message path */
 
-/* Decodes received records into plaintext, holding at most about one
- * maximum message of plaintext; the rest waits in rin for recv(). */
-static int decode(msgsec_session *s)
+/* Decodes records from in (len received bytes) into plaintext, holding at
+ * most about one maximum message of plaintext; sets *taken to the bytes
+ * decoded (all of them once the peer closed). The rest waits for recv(). */
+static int decode_in(msgsec_session *s, const uint8_t *in, size_t len,
+                     size_t *taken)
 {
     const msgsec_provider *d = &s->prov->d;
-    while (s->rin.len > 0 && !s->peer_closed &&
+    size_t pos = 0;
+    *taken = 0;
+    while (pos < len && !s->peer_closed &&
            s->pt.len < MAX_MESSAGE + MSG_HDR) {
         int rc = breserve(s, &s->pt, s->max_record);
         if (rc < 0)
@@ -408,13 +485,14 @@ static int decode(msgsec_session *s)
         size_t used = 0, n = 0;
         unsigned flags = 0;
         s->pdetail = 0;
-        rc = d->unwrap(s->prov->pdata, s->pstate, bdata(&s->rin), s->rin.len,
-                       &used, bdata(&s->pt) + s->pt.len, avail, &n, &flags);
-        if (used > s->rin.len || n > avail)
+        rc = d->unwrap(s->prov->pdata, s->pstate, in + pos, len - pos, &used,
+                       bdata(&s->pt) + s->pt.len, avail, &n, &flags);
+        if (used > len - pos || n > avail)
             return fail(s, MSGSEC_ERR_INTERNAL,
                         "provider %s: unwrap reported more bytes than it had",
                         prov_name(s));
-        bconsume(&s->rin, used);
+        pos += used;
+        *taken = pos;
         if (rc == MSGSEC_CONTINUE) {
             if (used > 0)
                 continue;
@@ -449,11 +527,20 @@ static int decode(msgsec_session *s)
         if (flags & MSGSEC_UNWRAP_CLOSED) {
             s->peer_closed = 1;
             s->state = MSGSEC_STATE_CLOSED;
-            bconsume(&s->rin, s->rin.len);
+            *taken = len;
             break;
         }
     }
     return 0;
+}
+
+/* decode_in() over the records waiting in rin. */
+static int decode(msgsec_session *s)
+{
+    size_t taken = 0;
+    int rc = decode_in(s, bdata(&s->rin), s->rin.len, &taken);
+    bconsume(&s->rin, taken);
+    return rc;
 }
 
 static int establish(msgsec_session *s)
@@ -982,6 +1069,8 @@ MSGSEC_EXPORT int msgsec_session_new(msgsec_core *core, const char *service,
     msgsec_session *s = msgsec_mem_alloc(&core->mem, sizeof(*s));
     if (!s)
         return MSGSEC_ERR_NOMEM;
+    s->w.kind = MSGSEC_WAITER_SESSION;
+    s->w.core = core;
     s->core = core;
     s->svc = svc;
     s->role = role;
@@ -1042,9 +1131,7 @@ MSGSEC_EXPORT void msgsec_session_free(msgsec_session *s)
     /* end() cancels look-ups: no wake can follow it. */
     if (s->started && s->prov->d.end)
         s->prov->d.end(s->prov->pdata, s->pstate);
-    pthread_mutex_lock(&core->wake_mu);
-    unlink_locked(s);
-    pthread_mutex_unlock(&core->wake_mu);
+    msgsec_waiter_forget(core, &s->w);
     msgsec_mem_free(&core->mem, s->pstate, s->pstate_size);
     bfree(s, &s->out);
     bfree(s, &s->in);
@@ -1073,6 +1160,18 @@ MSGSEC_EXPORT int msgsec_session_feed(msgsec_session *s, const void *data,
             return MSGSEC_ERR_CLOSED;
         /* fall through */
     case MSGSEC_STATE_ESTABLISHED:
+        if (s->rin.len == 0) {
+            /* Nothing held back: decode from the caller's bytes and keep
+             * only where decoding stopped (a partial record, or more
+             * plaintext than recv() has taken yet). */
+            size_t taken = 0;
+            if ((rc = decode_in(s, data, len, &taken)) < 0)
+                return rc;
+            if ((rc = bappend(s, &s->rin, (const uint8_t *)data + taken,
+                              len - taken)) < 0)
+                return fail(s, rc, "no memory for received records");
+            return 0;
+        }
         if ((rc = bappend(s, &s->rin, data, len)) < 0)
             return fail(s, rc, "no memory for received records");
         return decode(s);
@@ -1136,7 +1235,15 @@ static int wrap_one(msgsec_session *s, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Protects hdr (0 or 4 bytes) followed by msg, split into records. */
+/*
+ * Protects hdr (0 or 4 bytes) followed by msg, split into the fewest
+ * records. The message goes out straight from msg, its remainder
+ * (len % max_record bytes) first and then whole records; only that
+ * remainder shares the header's record (copied into scratch), or, when
+ * it does not fit beside the header, the header has a record of its own.
+ * So a large message is never copied, and a 16 KiB one is a 4-byte and a
+ * full record.
+ */
 static int wrap_stream(msgsec_session *s, const uint8_t *hdr, size_t hlen,
                        const uint8_t *msg, size_t len)
 {
@@ -1146,12 +1253,16 @@ static int wrap_stream(msgsec_session *s, const uint8_t *hdr, size_t hlen,
     if (rc < 0)
         return rc; /* nothing queued: the session stays usable */
     size_t pos = 0;
-    while (pos < total) {
-        size_t chunk = total - pos < mr ? total - pos : mr;
-        if (pos < hlen) {
-            /* The header and the message's start share one record. The
-             * scratch grows to the largest such record seen, so sessions
-             * of small messages keep a small one. */
+    if (hlen > 0) {
+        size_t head = len % mr;
+        if (hlen + head > mr)
+            head = 0;
+        if (head == 0) {
+            rc = wrap_one(s, hdr, hlen);
+        } else {
+            /* The scratch grows to the largest such record seen, so
+             * sessions of small messages keep a small one. */
+            size_t chunk = hlen + head;
             if (chunk > s->scratch_cap) {
                 size_t cap = s->scratch_cap ? s->scratch_cap * 2 : 256;
                 while (cap < chunk)
@@ -1160,23 +1271,23 @@ static int wrap_stream(msgsec_session *s, const uint8_t *hdr, size_t hlen,
                     cap = mr;
                 uint8_t *p = msgsec_mem_alloc(&s->core->mem, cap);
                 if (!p)
-                    return pos ? fail(s, MSGSEC_ERR_NOMEM,
-                                      "no memory to protect a message")
-                               : MSGSEC_ERR_NOMEM;
+                    return MSGSEC_ERR_NOMEM; /* nothing queued either */
                 msgsec_mem_free(&s->core->mem, s->scratch, s->scratch_cap);
                 s->scratch = p;
                 s->scratch_cap = cap;
             }
-            size_t h = hlen - pos < chunk ? hlen - pos : chunk;
-            memcpy(s->scratch, hdr + pos, h);
-            if (chunk > h)
-                memcpy(s->scratch + h, msg, chunk - h);
+            memcpy(s->scratch, hdr, hlen);
+            memcpy(s->scratch + hlen, msg, head);
             rc = wrap_one(s, s->scratch, chunk);
-            OPENSSL_cleanse(s->scratch, chunk);
-        } else {
-            rc = wrap_one(s, msg + (pos - hlen), chunk);
+            wipe_plaintext(s->scratch, chunk);
         }
         if (rc < 0)
+            return rc;
+        pos = head;
+    }
+    while (pos < len) {
+        size_t chunk = (len - pos) % mr ? (len - pos) % mr : mr;
+        if ((rc = wrap_one(s, msg + pos, chunk)) < 0)
             return rc;
         pos += chunk;
     }
@@ -1229,7 +1340,7 @@ MSGSEC_EXPORT int msgsec_session_recv(msgsec_session *s, void *buf, size_t cap,
                 return MSGSEC_ERR_BUFFER_TOO_SMALL;
             }
             memcpy(buf, p, n);
-            OPENSSL_cleanse(p, n);
+            wipe_plaintext(p, n);
             bconsume(&s->pt, n);
             *len = n;
             return 0;
@@ -1243,7 +1354,7 @@ MSGSEC_EXPORT int msgsec_session_recv(msgsec_session *s, void *buf, size_t cap,
         }
         if (l)
             memcpy(buf, p + MSG_HDR, l);
-        OPENSSL_cleanse(p, MSG_HDR + (size_t)l);
+        wipe_plaintext(p, MSG_HDR + (size_t)l);
         bconsume(&s->pt, MSG_HDR + (size_t)l);
         s->scan -= MSG_HDR + (size_t)l;
         *len = l;
@@ -1365,25 +1476,30 @@ MSGSEC_EXPORT int msgsec_core_dispatch(msgsec_core *core, msgsec_ready_cb cb,
     (void)r;
     pthread_mutex_lock(&core->wake_mu);
     size_t n = 0;
-    for (msgsec_session *x = core->wake_head; x; x = x->wake_next)
+    for (msgsec_waiter *x = core->wake_head; x; x = x->wake_next)
         n++;
     pthread_mutex_unlock(&core->wake_mu);
     /* One at a time from the shared list, so that a callback may free or
-     * resume any session safely; sessions woken meanwhile wait for the
-     * next round. */
+     * resume any session or look-up safely; those woken meanwhile wait for
+     * the next round. */
     int count = 0;
     for (size_t i = 0; i < n; i++) {
         pthread_mutex_lock(&core->wake_mu);
-        msgsec_session *s = core->wake_head;
-        if (s) {
-            core->wake_head = s->wake_next;
-            s->wake_next = NULL;
-            s->linked = 0;
+        msgsec_waiter *w = core->wake_head;
+        if (w) {
+            core->wake_head = w->wake_next;
+            w->wake_next = NULL;
+            w->linked = 0;
         }
         pthread_mutex_unlock(&core->wake_mu);
-        if (!s)
+        if (!w)
             break;
         count++;
+        if (w->kind == MSGSEC_WAITER_PSK_LOOKUP) {
+            msgsec_psk_dispatched(w);
+            continue;
+        }
+        msgsec_session *s = (msgsec_session *)w;
         if (cb)
             cb(user_data, s);
         else if (s->state == MSGSEC_STATE_PENDING)
@@ -1399,15 +1515,7 @@ MSGSEC_EXPORT int msgsec_session_resume(msgsec_session *s)
     if (s->state != MSGSEC_STATE_PENDING)
         return s->state == MSGSEC_STATE_FAILED ? s->fail_code
                                                 : MSGSEC_ERR_STATE;
-    msgsec_core *core = s->core;
-    pthread_mutex_lock(&core->wake_mu);
-    int woken = s->woken;
-    if (woken) {
-        s->woken = 0;
-        unlink_locked(s);
-    }
-    pthread_mutex_unlock(&core->wake_mu);
-    if (!woken)
+    if (!msgsec_waiter_take(s->core, &s->w))
         return MSGSEC_PENDING;
     s->state = MSGSEC_STATE_HANDSHAKING;
     int rc = run_step(s, 1);
@@ -1425,31 +1533,10 @@ MSGSEC_EXPORT int msgsec_session_wait(msgsec_session *s, int timeout_ms)
         return MSGSEC_ERR_INVALID_ARG;
     if (s->state != MSGSEC_STATE_PENDING)
         return MSGSEC_ERR_STATE;
-    msgsec_core *core = s->core;
-    struct timespec ts;
-    if (timeout_ms >= 0) {
-        /* wake_cv uses the default (realtime) clock. */
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += timeout_ms / 1000;
-        ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+    if (msgsec_waiter_wait(s->core, &s->w, timeout_ms) < 0) {
+        set_detail(s, "provider %s: look-up still pending after %d ms",
+                   prov_name(s), timeout_ms);
+        return MSGSEC_ERR_TIMEOUT;
     }
-    pthread_mutex_lock(&core->wake_mu);
-    while (!s->woken) {
-        int e = timeout_ms < 0
-                    ? pthread_cond_wait(&core->wake_cv, &core->wake_mu)
-                    : pthread_cond_timedwait(&core->wake_cv, &core->wake_mu,
-                                             &ts);
-        if (e == ETIMEDOUT && !s->woken) {
-            pthread_mutex_unlock(&core->wake_mu);
-            set_detail(s, "provider %s: look-up still pending after %d ms",
-                       prov_name(s), timeout_ms);
-            return MSGSEC_ERR_TIMEOUT;
-        }
-    }
-    pthread_mutex_unlock(&core->wake_mu);
     return msgsec_session_resume(s);
 }

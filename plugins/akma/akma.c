@@ -33,6 +33,7 @@
 #include <msgsec/http.h>
 #include <msgsec/kdf.h>
 #include <msgsec/provider.h>
+#include <msgsec/tlsprov.h>
 #include <msgsec/tlspsk.h>
 
 #include "kafcache.h"
@@ -81,12 +82,11 @@ typedef struct akma_pd {
     msgsec_kafc *cache;
 } akma_pd;
 
+/* Begins with the SDK's session part (<msgsec/tlsprov.h>): connection,
+ * psession, role, bytes sent to the peer so far. */
 typedef struct akma_st {
+    msgsec_tlsprov_session tls;
     akma_pd *pd;
-    msgsec_psession *ps;
-    msgsec_tlspsk_conn *conn;
-    int role;
-    size_t wrote; /* bytes sent to the peer so far */
     /* UE: the AF's FQDN. */
     char fqdn[MSGSEC_AKMA_FQDN_MAX + 1];
     /* AF: the A-KID asked for and what the AAnF said of it. */
@@ -130,30 +130,12 @@ static const struct {
 
 /* ------------------------------------------------------------ config */
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Exactly 2 * n hex digits; 0 or -1 (out zeroed). */
 static int parse_hex(const char *s, size_t len, uint8_t *out, size_t n)
 {
-    if (len != 2 * n)
+    size_t got = 0;
+    if (len != 2 * n || msgsec_tlsprov_hex_key(s, len, out, n, &got) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            OPENSSL_cleanse(out, n);
-            return -1;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
     return 0;
 }
 
@@ -787,7 +769,7 @@ static void af_abandon(void *arg, void *handle)
 static void session_wake(void *arg)
 {
     akma_st *st = arg;
-    st->pd->up->session_wake(st->ps);
+    st->pd->up->session_wake(st->tls.ps);
 }
 
 static int lookup_fail(akma_st *st, int rc, const char *fmt, ...)
@@ -863,7 +845,7 @@ static int af_lookup(void *arg, const uint8_t *id, size_t id_len,
     st->akid[alen] = '\0';
     /* TLS 1.3 asks for the key before the server has said anything; TLS
      * 1.2 only after ServerHelloDone. The Ua* identifier follows. */
-    const char *afid = st->wrote > 0 ? pd->afid12 : pd->afid13;
+    const char *afid = st->tls.wrote > 0 ? pd->afid12 : pd->afid13;
     if (!afid[0])
         return lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
                            "A-KID %s: TLS version not enabled", st->akid);
@@ -1034,38 +1016,10 @@ static int akma_claim(void *pdata, const uint8_t *tok, size_t len)
     const akma_pd *pd = pdata;
     if (!pd->af)
         return MSGSEC_CLAIM_NOT_MINE;
-    msgsec_tlspsk_hello *h = pd->up->alloc(pd->pc, sizeof(*h));
-    if (!h)
-        return MSGSEC_ERR_NOMEM;
-    int rc = msgsec_tlspsk_client_hello(tok, len, h), mine = 0;
-    if (rc == 0) {
-        if (pd->tls_mode != TLS_12 && h->offers_tls13 && h->has_psk) {
-            for (size_t i = 0; i < h->n_stored && !mine; i++)
-                mine = h->identities[i].len > AKMA_PREFIX_LEN &&
-                       memcmp(h->identities[i].p, AKMA_PREFIX,
-                              AKMA_PREFIX_LEN) == 0;
-        } else if (pd->tls_mode != TLS_13 && h->offers_psk12) {
-            /* TLS 1.2 names the identity only after the ClientHello. */
-            mine = 1;
-        }
-    }
-    pd->up->free(pd->pc, h, sizeof(*h));
-    if (rc == MSGSEC_CONTINUE)
-        return MSGSEC_CLAIM_MORE;
-    return mine ? MSGSEC_CLAIM_MINE : MSGSEC_CLAIM_NOT_MINE;
-}
-
-static int st_write(void *arg, const void *p, size_t n)
-{
-    akma_st *st = arg;
-    st->wrote += n;
-    return st->pd->up->session_write(st->ps, p, n);
-}
-
-static void st_detail(void *arg, const char *detail)
-{
-    akma_st *st = arg;
-    st->pd->up->session_detail(st->ps, "%s", detail);
+    unsigned versions = (pd->tls_mode != TLS_12 ? MSGSEC_TLSPROV_TLS13 : 0) |
+                        (pd->tls_mode != TLS_13 ? MSGSEC_TLSPROV_TLS12 : 0);
+    return msgsec_tlsprov_claim_prefix(pd->up, pd->pc, tok, len, versions,
+                                       AKMA_PREFIX);
 }
 
 static int akma_start(void *pdata, void *state, msgsec_psession *ps)
@@ -1074,16 +1028,8 @@ static int akma_start(void *pdata, void *state, msgsec_psession *ps)
     akma_st *st = state;
     const msgsec_upcalls *up = pd->up;
     st->pd = pd;
-    st->ps = ps;
-    st->role = up->session_role(ps);
     msgsec_tlspsk_conn_config cc;
-    memset(&cc, 0, sizeof(cc));
-    cc.size = sizeof(cc);
-    cc.role = st->role;
-    cc.arg = st;
-    cc.write = st_write;
-    cc.detail = st_detail;
-    if (st->role == MSGSEC_ROLE_CLIENT) {
+    if (msgsec_tlsprov_begin(&st->tls, up, ps, &cc) == MSGSEC_ROLE_CLIENT) {
         if (!pd->ue) {
             up->session_detail(ps, "the policy %s gives this provider no UE "
                                    "keys (kausf or kakma): it can only be "
@@ -1115,10 +1061,7 @@ static int akma_start(void *pdata, void *state, msgsec_psession *ps)
                            up->config_where(pd->pc, "aanf_uri"));
         return MSGSEC_ERR_UNSUPPORTED;
     }
-    int rc = msgsec_tlspsk_conn_new(pd->tls, &cc, &st->conn);
-    if (rc < 0)
-        up->session_detail(ps, "cannot create the TLS connection");
-    return rc;
+    return msgsec_tlsprov_connect(&st->tls, pd->tls, &cc);
 }
 
 static const char *alert_text(int a)
@@ -1142,16 +1085,16 @@ static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
     akma_st *st = state;
     st->fail_rc = 0;
     st->fail[0] = '\0';
-    int rc = msgsec_tlspsk_step(st->conn, in, len, consumed);
+    int rc = msgsec_tlspsk_step(st->tls.conn, in, len, consumed);
     if (rc >= 0)
         return rc;
     msgsec_tlspsk_info info;
-    msgsec_tlspsk_get_info(st->conn, &info);
-    if (st->role == MSGSEC_ROLE_CLIENT) {
+    msgsec_tlspsk_get_info(st->tls.conn, &info);
+    if (st->tls.role == MSGSEC_ROLE_CLIENT) {
         if (info.alert_received == ALERT_UNKNOWN_PSK_IDENTITY) {
             /* TS 33.535: the AF has no K_AF for this A-KID any more. */
             pd->up->session_detail(
-                st->ps,
+                st->tls.ps,
                 "the AF %s does not know A-KID %s (alert "
                 "unknown_psk_identity): run primary authentication again "
                 "to get a fresh K_AKMA and A-KID",
@@ -1160,7 +1103,7 @@ static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
         }
         if (info.alert_received == ALERT_INTERNAL_ERROR)
             pd->up->session_detail(
-                st->ps,
+                st->tls.ps,
                 "the AF %s could not complete the handshake (alert "
                 "internal_error): it may have failed to obtain K_AF from "
                 "the AAnF; retrying later may succeed",
@@ -1168,7 +1111,7 @@ static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
         return rc;
     }
     if (st->fail_rc < 0 && rc == st->fail_rc) {
-        pd->up->session_detail(st->ps, "%s (alert %s sent)", st->fail,
+        pd->up->session_detail(st->tls.ps, "%s (alert %s sent)", st->fail,
                                info.alert_sent >= 0
                                    ? alert_text(info.alert_sent)
                                    : "none");
@@ -1176,7 +1119,7 @@ static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
                     st->fail);
     } else if (st->akid[0]) {
         pd->up->log(pd->pc, MSGSEC_LOG_INFO, "handshake with A-KID %s "
-                    "failed: %s", st->akid, msgsec_tlspsk_detail(st->conn));
+                    "failed: %s", st->akid, msgsec_tlspsk_detail(st->tls.conn));
     }
     return rc;
 }
@@ -1186,22 +1129,20 @@ static int akma_result(void *pdata, void *state, msgsec_peer *peer)
     akma_pd *pd = pdata;
     akma_st *st = state;
     msgsec_tlspsk_info info;
-    int rc = msgsec_tlspsk_get_info(st->conn, &info);
+    int rc = msgsec_tlsprov_peer(&st->tls, peer, &info);
     if (rc < 0)
         return rc;
-    if (!info.done)
-        return MSGSEC_ERR_STATE;
     if (info.version == MSGSEC_TLSPSK_TLS1_2 &&
         info.cipher_id != pd->tls12_cipher) {
         /* The key was derived for the configured suite only. */
-        pd->up->session_detail(st->ps, "TLS 1.2 suite %s is not the "
-                                       "configured tls12_cipher",
+        memset(peer, 0, sizeof(*peer));
+        pd->up->session_detail(st->tls.ps, "TLS 1.2 suite %s is not the "
+                                           "configured tls12_cipher",
                                info.cipher);
         return MSGSEC_ERR_AUTH_FAILED;
     }
-    memset(peer, 0, sizeof(*peer));
     peer->scheme = "akma";
-    if (st->role == MSGSEC_ROLE_SERVER) {
+    if (st->tls.role == MSGSEC_ROLE_SERVER) {
         peer->identity = st->akid;
         peer->supi = st->supi[0] ? st->supi : NULL;
         peer->gpsi = st->gpsi[0] ? st->gpsi : NULL;
@@ -1210,51 +1151,7 @@ static int akma_result(void *pdata, void *state, msgsec_peer *peer)
         /* The AF proved it holds K_AF bound to this FQDN. */
         peer->identity = st->fqdn;
     }
-    peer->caps = MSGSEC_CAP_MUTUAL_AUTH | MSGSEC_CAP_CONFIDENTIALITY |
-                 MSGSEC_CAP_INTEGRITY | MSGSEC_CAP_REPLAY_DETECTION |
-                 MSGSEC_CAP_KEY_EXPORT |
-                 (info.forward_secrecy ? MSGSEC_CAP_FORWARD_SECRECY : 0);
     return 0;
-}
-
-static int akma_export(void *pdata, void *state, const char *label,
-                       const uint8_t *context, size_t context_len,
-                       uint8_t *out, size_t out_len)
-{
-    (void)pdata;
-    return msgsec_tlspsk_export(((akma_st *)state)->conn, label, context,
-                                context_len, out, out_len);
-}
-
-static int akma_wrap(void *pdata, void *state, const uint8_t *in, size_t len,
-                     uint8_t *out, size_t cap, size_t *out_len)
-{
-    (void)pdata;
-    return msgsec_tlspsk_wrap(((akma_st *)state)->conn, in, len, out, cap,
-                              out_len);
-}
-
-static int akma_unwrap(void *pdata, void *state, const uint8_t *in,
-                       size_t len, size_t *consumed, uint8_t *out, size_t cap,
-                       size_t *out_len, unsigned *flags)
-{
-    (void)pdata;
-    return msgsec_tlspsk_unwrap(((akma_st *)state)->conn, in, len, consumed,
-                                out, cap, out_len, flags);
-}
-
-static int akma_limits(void *pdata, void *state, size_t *overhead,
-                       size_t *max_record)
-{
-    (void)pdata;
-    return msgsec_tlspsk_limits(((akma_st *)state)->conn, overhead,
-                                max_record);
-}
-
-static int akma_close(void *pdata, void *state)
-{
-    (void)pdata;
-    return msgsec_tlspsk_close(((akma_st *)state)->conn);
 }
 
 static void akma_end(void *pdata, void *state)
@@ -1265,8 +1162,94 @@ static void akma_end(void *pdata, void *state)
     if (st->waiting)
         msgsec_kafc_cancel(pd->cache, &st->w);
     st->waiting = 0;
-    msgsec_tlspsk_conn_free(st->conn);
-    st->conn = NULL;
+    msgsec_tlsprov_end(pdata, state);
+}
+
+/*
+ * ABI 1.1, for an AF whose own (D)TLS stack received the PSK identity:
+ * K_AF of "3GPP-AKMA" + A-KID from the cache or the AAnF, as af_lookup()
+ * gets it for the engine, with the afId of the protocol the integrator
+ * names ((D)TLS 1.3: the TLS 1.3 Ua* identifier; (D)TLS 1.2: the TLS 1.2
+ * one of tls12_cipher, the only suite the policy allows).
+ */
+static int akma_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
+                            const msgsec_psk_query *q, uint8_t *key,
+                            size_t *key_len, msgsec_peer *peer)
+{
+    akma_pd *pd = pdata;
+    akma_st *st = state;
+    msgsec_kafc_result res;
+    int rc;
+    if (!pd->af || q->identity_len <= AKMA_PREFIX_LEN ||
+        memcmp(q->identity, AKMA_PREFIX, AKMA_PREFIX_LEN) != 0)
+        return MSGSEC_PSK_NOT_MINE;
+    if (*key_len < MSGSEC_AKMA_KEY_LEN)
+        return MSGSEC_ERR_BUFFER_TOO_SMALL;
+    if (!st->waiting) {
+        const char *akid = (const char *)q->identity + AKMA_PREFIX_LEN;
+        size_t alen = q->identity_len - AKMA_PREFIX_LEN;
+        int tls12 = q->version == MSGSEC_PSK_TLS1_2 ||
+                    q->version == MSGSEC_PSK_DTLS1_2;
+        const char *afid = tls12 ? pd->afid12 : pd->afid13;
+        msgsec_akid_parts parts;
+        const char *why = NULL;
+        st->pd = pd;
+        st->tls.up = pd->up;
+        st->tls.ps = ps;
+        st->tls.role = MSGSEC_ROLE_SERVER;
+        if (msgsec_akid_parse(akid, alen, &pd->akid_set, &parts, &why) != 0) {
+            rc = lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
+                             "the PSK identity carries no valid A-KID: %s",
+                             why ? why : "malformed");
+        } else if (!afid[0]) {
+            rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
+                             "TLS %s is not enabled by the policy (tls12 at "
+                             "%s)",
+                             tls12 ? "1.2" : "1.3", where(pd, "tls12"));
+        } else if (tls12 && q->cipher && q->cipher != pd->tls12_cipher) {
+            rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
+                             "TLS 1.2 suite 0x%04x is not the configured "
+                             "tls12_cipher (0x%04x)",
+                             (unsigned)q->cipher, (unsigned)pd->tls12_cipher);
+        } else {
+            memcpy(st->akid, akid, alen);
+            st->akid[alen] = '\0';
+            st->w.wake = session_wake;
+            st->w.arg = st;
+            rc = msgsec_kafc_get(pd->cache, st->akid, afid, &st->w, &res);
+            if (rc == MSGSEC_PENDING) {
+                st->waiting = 1;
+                return rc;
+            }
+            if (rc < 0) {
+                lookup_fail(st, rc, "A-KID %s: %s", st->akid, res.detail);
+                msgsec_kafc_result_clear(&res);
+            } else {
+                rc = use_result(st, &res, key, key_len);
+            }
+        }
+    } else {
+        rc = msgsec_kafc_take(pd->cache, &st->w, &res);
+        if (rc == MSGSEC_PENDING)
+            return rc;
+        st->waiting = 0;
+        rc = rc < 0 ? lookup_fail(st, MSGSEC_ERR_INTERNAL,
+                                  "A-KID %s: the look-up was lost", st->akid)
+                    : use_result(st, &res, key, key_len);
+    }
+    if (rc < 0) {
+        pd->up->session_detail(ps, "%s", st->fail);
+        pd->up->log(pd->pc, MSGSEC_LOG_INFO, "PSK identity refused: %s",
+                    st->fail);
+        return rc;
+    }
+    memset(peer, 0, sizeof(*peer));
+    peer->scheme = "akma";
+    peer->identity = st->akid;
+    peer->supi = st->supi[0] ? st->supi : NULL;
+    peer->gpsi = st->gpsi[0] ? st->gpsi : NULL;
+    peer->key_expiry = st->expiry;
+    return 0;
 }
 
 static const msgsec_provider akma_provider = {
@@ -1288,12 +1271,13 @@ static const msgsec_provider akma_provider = {
     .start = akma_start,
     .step = akma_step,
     .result = akma_result,
-    .export_key = akma_export,
-    .wrap = akma_wrap,
-    .unwrap = akma_unwrap,
-    .limits = akma_limits,
+    .export_key = msgsec_tlsprov_export_key,
+    .wrap = msgsec_tlsprov_wrap,
+    .unwrap = msgsec_tlsprov_unwrap,
+    .limits = msgsec_tlsprov_limits,
     .end = akma_end,
-    .close = akma_close,
+    .close = msgsec_tlsprov_close,
+    .psk_resolve = akma_psk_resolve,
 };
 
 MSGSEC_PROVIDER_DEFINE(akma, akma_provider)

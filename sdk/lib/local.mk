@@ -16,6 +16,8 @@ sdk_lib_libmsgsec_sdk_core_la_SOURCES += sdk/lib/http.c sdk/lib/aanf.c
 msgsecinclude_HEADERS += sdk/include/msgsec/http.h sdk/include/msgsec/aanf.h
 sdk_lib_libmsgsec_sdk_core_la_SOURCES += sdk/lib/tlspsk.c sdk/lib/psk_ext.c
 msgsecinclude_HEADERS += sdk/include/msgsec/tlspsk.h
+sdk_lib_libmsgsec_sdk_core_la_SOURCES += sdk/lib/tlsprov.c
+msgsecinclude_HEADERS += sdk/include/msgsec/tlsprov.h
 
 lib_LTLIBRARIES += sdk/lib/libmsgsec-sdk.la
 sdk_lib_libmsgsec_sdk_la_SOURCES =

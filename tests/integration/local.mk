@@ -9,3 +9,9 @@ EXTRA_DIST += tests/integration/test_serve.sh
 # The AAnF emulator through curl(1), h2c and HTTP/1.1.
 TESTS += tests/integration/test_aanf.sh
 EXTRA_DIST += tests/integration/test_aanf.sh
+# AKMA end to end: msgsec-aanf, msgsec serve/connect, openssl, gnutls-cli.
+TESTS += tests/integration/test_akma_e2e.sh
+EXTRA_DIST += tests/integration/test_akma_e2e.sh
+# examples/openssl-psk-server (msgsec_psk_lookup_*) as an AKMA AF.
+TESTS += tests/integration/test_example_openssl.sh
+EXTRA_DIST += tests/integration/test_example_openssl.sh

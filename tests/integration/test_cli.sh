@@ -267,7 +267,7 @@ run 0 providers -c "$valid"
 has "$out" "policy $valid"
 block testpsk
 has "$blk" "  version       1.0"
-has "$blk" "  abi           1.0"
+has "$blk" "  abi           1.1"
 has "$blk" "  capabilities  client, server, mutual-auth, confidentiality"
 has "$blk" "  policy        $valid:8"
 has "$blk" "  support       mandatory"

@@ -48,3 +48,10 @@ tests_providers_tlstest_la_SOURCES = tests/providers/tlstest.c
 tests_providers_tlstest_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
 tests_providers_tlstest_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBSSL_CFLAGS) $(LIBCRYPTO_CFLAGS)
 tests_providers_tlstest_la_LIBADD = sdk/lib/libmsgsec-sdk.la $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+
+# testpsk as built against provider ABI 1.0 (no psk_resolve): still loads.
+check_LTLIBRARIES += tests/providers/testpsk0.la
+tests_providers_testpsk0_la_SOURCES = tests/providers/testpsk.c
+tests_providers_testpsk0_la_LDFLAGS = $(TEST_MODULE_LDFLAGS)
+tests_providers_testpsk0_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS) -DTESTPSK_MODULE=testpsk0 -DTESTPSK_NAME='"testpsk0"' -DTESTPSK_MINOR0
+tests_providers_testpsk0_la_LIBADD = $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)

@@ -26,6 +26,19 @@
  * Server keys: known_identities (comma list; unset = any identity) and
  * lookup_delay_ms: when > 0 the identity look-up runs on its own thread and
  * step() returns MSGSEC_PENDING until it wakes the session.
+ *
+ * PSK resolution (provider ABI 1.1, psk_resolve): identities
+ * "<provider name>:<user>" are this provider's; the user must be known
+ * (known_identities) and the key is
+ *   HKDF-SHA256(ikm = secret, no salt,
+ *               info = "tpsk psk v1" || version[2] || identity)
+ * with version the query's protocol (big-endian), 32 bytes. The same
+ * lookup_delay_ms makes the resolution pending.
+ *
+ * Built with TESTPSK_MINOR0 (module testpsk0), the descriptor declares the
+ * size and minor version of ABI 1.0, as a provider built before psk_resolve
+ * existed; the field is still set behind that size, so a core that read
+ * past the declared size would be caught.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -859,8 +872,98 @@ static void tpsk_end(void *pdata, void *state)
     OPENSSL_cleanse(st, sizeof(*st));
 }
 
+/* ABI 1.1: "<name>:<user>" to its key and peer. */
+static int tpsk_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
+                            const msgsec_psk_query *q, uint8_t *key,
+                            size_t *key_len, msgsec_peer *peer)
+{
+    tpsk *pd = pdata;
+    tpsk_state *st = state;
+    const msgsec_upcalls *up = pd->up;
+    size_t nl = strlen(TESTPSK_NAME);
+    int rc;
+    if (q->identity_len <= nl + 1 ||
+        memcmp(q->identity, TESTPSK_NAME, nl) != 0 ||
+        q->identity[nl] != ':')
+        return MSGSEC_PSK_NOT_MINE;
+    if (*key_len < KEY_LEN)
+        return MSGSEC_ERR_BUFFER_TOO_SMALL;
+    if (st->phase == PH_NONE) {
+        const char *user = (const char *)q->identity + nl + 1;
+        size_t ul = q->identity_len - nl - 1;
+        st->ps = ps;
+        st->pd = pd;
+        st->role = MSGSEC_ROLE_SERVER;
+        st->delay_ms = pd->delay_ms;
+        if (ul > ID_MAX || !printable(user, ul)) {
+            up->session_detail(ps, "PSK identity: the user is not 1 to %d "
+                                   "printable characters",
+                               ID_MAX);
+            return MSGSEC_ERR_AUTH_FAILED;
+        }
+        memcpy(st->identity, user, ul);
+        st->identity[ul] = '\0';
+        if (st->delay_ms > 0) {
+            if ((rc = start_lookup(pd, st)) < 0)
+                return rc;
+            st->phase = PH_SV_LOOKUP;
+            return MSGSEC_PENDING;
+        }
+        st->lookup_rc = known_identity(pd, st->identity)
+                            ? 0
+                            : MSGSEC_ERR_KEY_UNAVAILABLE;
+    } else if (st->phase == PH_SV_LOOKUP) {
+        pthread_mutex_lock(&st->mu);
+        int done = st->lookup_done, lrc = st->lookup_rc;
+        pthread_mutex_unlock(&st->mu);
+        if (!done)
+            return MSGSEC_PENDING;
+        pthread_join(st->thread, NULL);
+        st->thread_live = 0;
+        /* The thread's verdict for an unknown user is AUTH_FAILED. */
+        st->lookup_rc = lrc < 0 ? MSGSEC_ERR_KEY_UNAVAILABLE : 0;
+    } else {
+        up->session_detail(ps, "psk_resolve called again after its outcome");
+        return MSGSEC_ERR_STATE;
+    }
+    st->phase = PH_DONE;
+    if (st->lookup_rc < 0) {
+        up->session_detail(ps, "no key for user \"%s\"", st->identity);
+        return st->lookup_rc;
+    }
+    static const char label[] = "tpsk psk v1";
+    /* The name is at most 63 bytes and the user ID_MAX: within OpenSSL's
+     * limit for HKDF info. */
+    uint8_t info[sizeof(label) - 1 + 2 + 64 + ID_MAX];
+    if (q->identity_len > sizeof(info) - (sizeof(label) - 1 + 2))
+        return MSGSEC_ERR_INTERNAL;
+    size_t n = sizeof(label) - 1;
+    memcpy(info, label, n);
+    info[n++] = (uint8_t)(q->version >> 8);
+    info[n++] = (uint8_t)q->version;
+    memcpy(info + n, q->identity, q->identity_len);
+    n += q->identity_len;
+    if ((rc = hkdf(pd, 0, pd->secret, KEY_LEN, NULL, 0, info, n, key,
+                   KEY_LEN)) < 0) {
+        up->session_detail(ps, "key derivation failed");
+        return rc;
+    }
+    *key_len = KEY_LEN;
+    memcpy(st->peer_identity, st->identity, sizeof(st->peer_identity));
+    memset(peer, 0, sizeof(*peer));
+    peer->identity = st->peer_identity;
+    return 0;
+}
+
 static const msgsec_provider tpsk_provider = {
+#ifdef TESTPSK_MINOR0
+    .magic = MSGSEC_PROVIDER_MAGIC,
+    .size = offsetof(msgsec_provider, psk_resolve),
+    .abi_major = MSGSEC_PROVIDER_ABI_MAJOR,
+    .abi_minor = 0,
+#else
     MSGSEC_PROVIDER_HEADER,
+#endif
     .name = TESTPSK_NAME,
     .version = "1.0",
     .summary = "test provider: shared secret, HKDF-SHA256, AES-256-GCM records",
@@ -882,6 +985,7 @@ static const msgsec_provider tpsk_provider = {
     .limits = tpsk_limits,
     .end = tpsk_end,
     .close = tpsk_close,
+    .psk_resolve = tpsk_psk_resolve,
 };
 
 MSGSEC_PROVIDER_DEFINE(TESTPSK_MODULE, tpsk_provider)

@@ -1,10 +1,10 @@
 /*
  * tlstest.c - a test provider on the SDK's TLS-PSK engine.
  *
- * What a TLS-PSK provider looks like when the engine does the work: every
- * session op is a one-line call into <msgsec/tlspsk.h>; the provider only
- * supplies keys. It uses the provider ABI and the SDK, as a vendor's
- * provider would.
+ * What a TLS-PSK provider looks like when the SDK does the work: the
+ * session ops are the ready-made ones of <msgsec/tlsprov.h> on the engine
+ * of <msgsec/tlspsk.h>; the provider only supplies keys. It uses the
+ * provider ABI and the SDK, as a vendor's provider would.
  *
  * Policy keys:
  *   identity, key        client: PSK identity and key (hex)
@@ -15,11 +15,11 @@
  *   lookup_delay_ms      server: > 0 makes each key look-up asynchronous
  *                        (a thread answers after the delay, then wakes
  *                        the session)
- *   claim_prefix         server, implicit mode: claim ClientHellos whose
- *                        first PSK identity starts with this; unset: whose
- *                        identity is in psk_table. With TLS 1.2 on, also
- *                        ClientHellos without identities that offer TLS
- *                        1.2 PSK suites.
+ *   claim_prefix         server, implicit mode: claim ClientHellos offering
+ *                        a PSK identity that starts with this; unset: one
+ *                        that is in psk_table. With TLS 1.2 on, also
+ *                        ClientHellos without TLS 1.3 identities that
+ *                        offer TLS 1.2 PSK suites.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include <msgsec/provider.h>
+#include <msgsec/tlsprov.h>
 #include <msgsec/tlspsk.h>
 
 #define MAX_ENTRIES 16
@@ -54,13 +55,13 @@ typedef struct tt {
     long delay_ms;
     char prefix[256];
     int have_prefix;
-    int tls12;
+    unsigned versions; /* MSGSEC_TLSPROV_TLS1* */
 } tt;
 
+/* Begins with the SDK's session part (<msgsec/tlsprov.h>). */
 typedef struct tt_state {
+    msgsec_tlsprov_session tls;
     const tt *pd;
-    msgsec_psession *ps;
-    msgsec_tlspsk_conn *conn;
     /* Asynchronous look-up of one identity. */
     int sync_init;
     pthread_mutex_t mu;
@@ -80,31 +81,6 @@ static const char *const tt_keys[] = {"identity",  "key",
                                       NULL};
 
 /* --------------------------------------------------------------- config */
-
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-static int parse_hex(const char *s, size_t n, uint8_t *out, size_t *out_len)
-{
-    if (n == 0 || n % 2 || n / 2 > MSGSEC_TLSPSK_MAX_KEY)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    *out_len = n / 2;
-    return 0;
-}
 
 static const char *trim(const char *p, const char *e, const char **end)
 {
@@ -137,8 +113,9 @@ static int parse_table(tt *pd, const char *s)
         tt_entry *en = &pd->table[pd->n];
         en->id_len = (size_t)(colon - t);
         memcpy(en->id, t, en->id_len);
-        if (parse_hex(colon + 1, (size_t)(te - colon - 1), en->key,
-                      &en->key_len) < 0)
+        if (msgsec_tlsprov_hex_key(colon + 1, (size_t)(te - colon - 1),
+                                   en->key, sizeof(en->key),
+                                   &en->key_len) < 0)
             return -1;
         pd->n++;
         p = *e ? e + 1 : e;
@@ -180,7 +157,7 @@ static void *lookup_thread(void *arg)
     pthread_mutex_unlock(&st->mu);
     /* end() joins this thread: the wake comes before end() returns. */
     if (!cancelled)
-        st->pd->up->session_wake(st->ps);
+        st->pd->up->session_wake(st->tls.ps);
     return NULL;
 }
 
@@ -276,7 +253,9 @@ static int tt_init(const msgsec_upcalls *up, msgsec_pctx *pc, void **pdata)
         pd->client.id_len = n;
     }
     if ((v = up->config(pc, "key"))) {
-        if (parse_hex(v, strlen(v), pd->client.key, &pd->client.key_len) < 0)
+        if (msgsec_tlsprov_hex_key(v, strlen(v), pd->client.key,
+                                   sizeof(pd->client.key),
+                                   &pd->client.key_len) < 0)
             bad = "key";
         pd->have_client = pd->client.id_len > 0;
     }
@@ -304,7 +283,7 @@ static int tt_init(const msgsec_upcalls *up, msgsec_pctx *pc, void **pdata)
             bad = "tls";
         }
     }
-    pd->tls12 = cfg.min_version == MSGSEC_TLSPSK_TLS1_2;
+    pd->versions = msgsec_tlsprov_versions(&cfg);
     cfg.hint = up->config(pc, "hint");
     if ((v = up->config(pc, "lookup_delay_ms"))) {
         char *end = NULL;
@@ -338,41 +317,19 @@ static int tt_init(const msgsec_upcalls *up, msgsec_pctx *pc, void **pdata)
     return 0;
 }
 
+static int match_table(void *arg, const uint8_t *id, size_t len)
+{
+    return find(arg, id, len) != NULL;
+}
+
 static int tt_claim(void *pdata, const uint8_t *tok, size_t len)
 {
     const tt *pd = pdata;
-    msgsec_tlspsk_hello *h = pd->up->alloc(pd->pc, sizeof(*h));
-    if (!h)
-        return MSGSEC_ERR_NOMEM;
-    int rc = msgsec_tlspsk_client_hello(tok, len, h);
-    if (rc == MSGSEC_CONTINUE || rc < 0) {
-        pd->up->free(pd->pc, h, sizeof(*h));
-        return rc == MSGSEC_CONTINUE ? MSGSEC_CLAIM_MORE : MSGSEC_CLAIM_NOT_MINE;
-    }
-    /* A TLS 1.2 ClientHello carries no identity: any one offering PSK
-     * suites is taken when TLS 1.2 is on. */
-    int mine = pd->tls12 && !h->has_psk && h->offers_psk12;
-    if (h->n_stored > 0) {
-        const msgsec_tlspsk_identity *id = &h->identities[0];
-        size_t pl = strlen(pd->prefix);
-        mine = pd->have_prefix
-                   ? id->len >= pl && memcmp(id->p, pd->prefix, pl) == 0
-                   : find(pd, id->p, id->len) != NULL;
-    }
-    pd->up->free(pd->pc, h, sizeof(*h));
-    return mine ? MSGSEC_CLAIM_MINE : MSGSEC_CLAIM_NOT_MINE;
-}
-
-static int tt_write(void *arg, const void *p, size_t n)
-{
-    tt_state *st = arg;
-    return st->pd->up->session_write(st->ps, p, n);
-}
-
-static void tt_detail(void *arg, const char *detail)
-{
-    tt_state *st = arg;
-    st->pd->up->session_detail(st->ps, "%s", detail);
+    if (pd->have_prefix)
+        return msgsec_tlsprov_claim_prefix(pd->up, pd->pc, tok, len,
+                                           pd->versions, pd->prefix);
+    return msgsec_tlsprov_claim_match(pd->up, pd->pc, tok, len, pd->versions,
+                                      match_table, (void *)pd);
 }
 
 static int tt_start(void *pdata, void *state, msgsec_psession *ps)
@@ -381,15 +338,8 @@ static int tt_start(void *pdata, void *state, msgsec_psession *ps)
     tt_state *st = state;
     const msgsec_upcalls *up = pd->up;
     st->pd = pd;
-    st->ps = ps;
     msgsec_tlspsk_conn_config cc;
-    memset(&cc, 0, sizeof(cc));
-    cc.size = sizeof(cc);
-    cc.role = up->session_role(ps);
-    cc.arg = st;
-    cc.write = tt_write;
-    cc.detail = tt_detail;
-    if (cc.role == MSGSEC_ROLE_CLIENT) {
+    if (msgsec_tlsprov_begin(&st->tls, up, ps, &cc) == MSGSEC_ROLE_CLIENT) {
         if (!pd->have_client) {
             up->session_detail(ps, "no client identity and key in policy");
             return MSGSEC_ERR_INVALID_ARG;
@@ -401,86 +351,11 @@ static int tt_start(void *pdata, void *state, msgsec_psession *ps)
         cc.key_len = pd->client.key_len;
         cc.server_name = up->session_peer_name(ps);
     }
-    int rc = msgsec_tlspsk_conn_new(pd->ctx, &cc, &st->conn);
-    if (rc < 0)
-        up->session_detail(ps, "cannot create the TLS connection");
-    return rc;
-}
-
-static int tt_step(void *pdata, void *state, const uint8_t *in, size_t len,
-                   size_t *consumed)
-{
-    (void)pdata;
-    return msgsec_tlspsk_step(((tt_state *)state)->conn, in, len, consumed);
-}
-
-static int tt_result(void *pdata, void *state, msgsec_peer *peer)
-{
-    (void)pdata;
-    tt_state *st = state;
-    msgsec_tlspsk_info info;
-    int rc = msgsec_tlspsk_get_info(st->conn, &info);
-    if (rc < 0)
-        return rc;
-    if (!info.done)
-        return MSGSEC_ERR_STATE;
-    memset(peer, 0, sizeof(*peer));
-    /* The server knows the client by its PSK identity; the client knows
-     * the server by the name it asked for. */
-    if (info.role == MSGSEC_ROLE_SERVER)
-        peer->identity = info.identity;
-    else
-        peer->identity = st->pd->up->session_peer_name(st->ps);
-    peer->caps = MSGSEC_CAP_MUTUAL_AUTH | MSGSEC_CAP_CONFIDENTIALITY |
-                 MSGSEC_CAP_INTEGRITY | MSGSEC_CAP_REPLAY_DETECTION |
-                 MSGSEC_CAP_KEY_EXPORT |
-                 (info.forward_secrecy ? MSGSEC_CAP_FORWARD_SECRECY : 0);
-    return 0;
-}
-
-static int tt_export(void *pdata, void *state, const char *label,
-                     const uint8_t *context, size_t context_len, uint8_t *out,
-                     size_t out_len)
-{
-    (void)pdata;
-    return msgsec_tlspsk_export(((tt_state *)state)->conn, label, context,
-                                context_len, out, out_len);
-}
-
-static int tt_wrap(void *pdata, void *state, const uint8_t *in, size_t len,
-                   uint8_t *out, size_t cap, size_t *out_len)
-{
-    (void)pdata;
-    return msgsec_tlspsk_wrap(((tt_state *)state)->conn, in, len, out, cap,
-                              out_len);
-}
-
-static int tt_unwrap(void *pdata, void *state, const uint8_t *in, size_t len,
-                     size_t *consumed, uint8_t *out, size_t cap,
-                     size_t *out_len, unsigned *flags)
-{
-    (void)pdata;
-    return msgsec_tlspsk_unwrap(((tt_state *)state)->conn, in, len, consumed,
-                                out, cap, out_len, flags);
-}
-
-static int tt_limits(void *pdata, void *state, size_t *overhead,
-                     size_t *max_record)
-{
-    (void)pdata;
-    return msgsec_tlspsk_limits(((tt_state *)state)->conn, overhead,
-                                max_record);
-}
-
-static int tt_close(void *pdata, void *state)
-{
-    (void)pdata;
-    return msgsec_tlspsk_close(((tt_state *)state)->conn);
+    return msgsec_tlsprov_connect(&st->tls, pd->ctx, &cc);
 }
 
 static void tt_end(void *pdata, void *state)
 {
-    (void)pdata;
     tt_state *st = state;
     if (st->thread_live) {
         pthread_mutex_lock(&st->mu);
@@ -495,8 +370,7 @@ static void tt_end(void *pdata, void *state)
         pthread_cond_destroy(&st->cv);
         st->sync_init = 0;
     }
-    msgsec_tlspsk_conn_free(st->conn);
-    st->conn = NULL;
+    msgsec_tlsprov_end(pdata, state);
 }
 
 static const msgsec_provider tt_provider = {
@@ -514,14 +388,14 @@ static const msgsec_provider tt_provider = {
     .fini = tt_fini,
     .claim = tt_claim,
     .start = tt_start,
-    .step = tt_step,
-    .result = tt_result,
-    .export_key = tt_export,
-    .wrap = tt_wrap,
-    .unwrap = tt_unwrap,
-    .limits = tt_limits,
+    .step = msgsec_tlsprov_step,
+    .result = msgsec_tlsprov_result,
+    .export_key = msgsec_tlsprov_export_key,
+    .wrap = msgsec_tlsprov_wrap,
+    .unwrap = msgsec_tlsprov_unwrap,
+    .limits = msgsec_tlsprov_limits,
     .end = tt_end,
-    .close = tt_close,
+    .close = msgsec_tlsprov_close,
 };
 
 MSGSEC_PROVIDER_DEFINE(tlstest, tt_provider)

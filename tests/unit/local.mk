@@ -95,6 +95,12 @@ tests_unit_test_tlspsk_SOURCES = tests/unit/test_tlspsk.c
 tests_unit_test_tlspsk_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
 tests_unit_test_tlspsk_LDADD = $(SDK_UNIT_LDADD)
 
+check_PROGRAMS += tests/unit/test_tlsprov
+TESTS += tests/unit/test_tlsprov
+tests_unit_test_tlsprov_SOURCES = tests/unit/test_tlsprov.c
+tests_unit_test_tlsprov_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_tlsprov_LDADD = $(SDK_UNIT_LDADD)
+
 # The akma provider through the core, against tools/msgsec-aanf; its K_AF
 # cache is also linked in directly.
 check_PROGRAMS += tests/unit/test_akma
@@ -102,3 +108,12 @@ TESTS += tests/unit/test_akma
 tests_unit_test_akma_SOURCES = tests/unit/test_akma.c plugins/akma/kafcache.c
 tests_unit_test_akma_CPPFLAGS = $(SDK_UNIT_CPPFLAGS) -I$(top_srcdir)/plugins/akma
 tests_unit_test_akma_LDADD = $(SDK_UNIT_LDADD)
+
+# PSK identity look-ups for integrators' own TLS stacks: test providers
+# (testpsk0 built against provider ABI 1.0), and akma against
+# tools/msgsec-aanf with the UE registered by tools/msgsec.
+check_PROGRAMS += tests/unit/test_pskapi
+TESTS += tests/unit/test_pskapi
+tests_unit_test_pskapi_SOURCES = tests/unit/test_pskapi.c
+tests_unit_test_pskapi_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_pskapi_LDADD = $(SDK_UNIT_LDADD)

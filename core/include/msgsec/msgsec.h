@@ -184,7 +184,8 @@ MSGSEC_EXPORT int msgsec_core_new_from_string(const char *text,
                                               unsigned flags, msgsec_core **out,
                                               char *detail, size_t detail_len);
 
-/* Frees a core. All its sessions must have been freed first. NULL is ok. */
+/* Frees a core. All its sessions and PSK look-ups must have been freed
+ * first. NULL is ok. */
 MSGSEC_EXPORT void msgsec_core_free(msgsec_core *core);
 
 /* One diagnostic of msgsec_policy_check(). Strings live for the callback. */
@@ -420,8 +421,10 @@ typedef void (*msgsec_ready_cb)(void *user_data, msgsec_session *s);
 /*
  * Drains the completions signalled on msgsec_core_fd(). For each woken
  * session: when cb is NULL, resumes it at once (msgsec_session_resume());
- * otherwise calls cb so that the session's owner can resume it. Returns the
- * number of sessions woken (>= 0).
+ * otherwise calls cb so that the session's owner can resume it. For each
+ * woken PSK look-up (msgsec_psk_lookup_new()): calls the ready callback of
+ * its config, or resumes it at once when it has none. Returns the number of
+ * sessions and look-ups woken (>= 0).
  */
 MSGSEC_EXPORT int msgsec_core_dispatch(msgsec_core *core, msgsec_ready_cb cb,
                                        void *user_data);
@@ -438,6 +441,145 @@ MSGSEC_EXPORT int msgsec_session_resume(msgsec_session *s);
  * msgsec_session_resume(). Do not mix with dispatch for the same session.
  */
 MSGSEC_EXPORT int msgsec_session_wait(msgsec_session *s, int timeout_ms);
+
+/* ------------------------------------------------- PSK identity look-ups */
+
+/*
+ * For servers with a TLS or DTLS stack of their own (an OpenSSL server,
+ * libcoap): the stack receives a PSK identity in a handshake and asks
+ * msgsec for the key and the authenticated peer. The core asks the
+ * providers of a policy service, in the order of its `use` list, which one
+ * owns the identity (AKMA: "3GPP-AKMA" followed by an A-KID) and lets that
+ * provider resolve it, which may take a look-up at a key server (the AAnF):
+ * such a look-up is pending like a session's, completing through
+ * msgsec_core_fd() and msgsec_core_dispatch() or a blocking wait.
+ *
+ * A provider takes part when it has the server capability, meets the
+ * service's `require` list and insecure rule (its negotiation mode does
+ * not matter: the handshake is the integrator's), and implements the
+ * provider ABI 1.1 operation psk_resolve.
+ *
+ * Threads: like sessions. A look-up is used by one thread at a time;
+ * different look-ups of one core may run concurrently, alongside sessions.
+ */
+typedef struct msgsec_psk_lookup msgsec_psk_lookup;
+
+/* The largest key a look-up returns, and the longest identity (TLS). */
+#define MSGSEC_PSK_KEY_MAX 256
+#define MSGSEC_PSK_IDENTITY_MAX 65535
+
+/* Protocol of the integrator's stack, as wire version numbers. It selects
+ * the key where a scheme binds keys to the protocol (AKMA's Ua* protocol
+ * identifier). */
+#define MSGSEC_PSK_TLS1_2 0x0303
+#define MSGSEC_PSK_TLS1_3 0x0304
+#define MSGSEC_PSK_DTLS1_2 0xfefd
+#define MSGSEC_PSK_DTLS1_3 0xfefc
+
+/* Called by msgsec_core_dispatch() when a pending look-up may go on. */
+typedef void (*msgsec_psk_ready_cb)(void *user_data, msgsec_psk_lookup *l);
+
+/*
+ * Options of one look-up. Zero-initialise, set size = sizeof(*cfg); only
+ * the fields within size are read.
+ * version: MSGSEC_PSK_*; 0 means MSGSEC_PSK_TLS1_3.
+ * cipher: for (D)TLS 1.2, the IANA code point of the suite negotiated
+ *   (e.g. 0x00a8 for PSK-AES128-GCM-SHA256); 0 leaves the choice to the
+ *   provider's policy (AKMA: its tls12_cipher).
+ * ready: the owner's callback for msgsec_core_dispatch() (see there); NULL
+ *   lets dispatch resume the look-up itself.
+ * user_data: given to ready, returned by msgsec_psk_lookup_user_data().
+ */
+typedef struct msgsec_psk_lookup_config {
+    size_t size;
+    unsigned version;
+    unsigned cipher;
+    msgsec_psk_ready_cb ready;
+    void *user_data;
+} msgsec_psk_lookup_config;
+
+/*
+ * Starts resolving the PSK identity (len bytes, 1 to
+ * MSGSEC_PSK_IDENTITY_MAX; copied) for the policy service `service` of
+ * core. cfg may be NULL (TLS 1.3, no callback).
+ * Returns 0 with *out resolved (take the key with msgsec_psk_lookup_key()
+ * and the peer with msgsec_psk_lookup_peer()), or MSGSEC_PENDING with *out
+ * waiting for a look-up (poll msgsec_core_fd() and call
+ * msgsec_core_dispatch(), or call msgsec_psk_lookup_wait()). Either way
+ * the caller owns *out and frees it with msgsec_psk_lookup_free().
+ * Errors, with *out NULL and msgsec_last_detail() saying why (provider,
+ * policy line, cause; never key material):
+ *   MSGSEC_ERR_INVALID_ARG             bad argument or config
+ *   MSGSEC_ERR_NOMEM
+ *   MSGSEC_ERR_POLICY_UNKNOWN_SERVICE  no such service
+ *   MSGSEC_ERR_PROVIDER_MANDATORY      core built with MSGSEC_CORE_INSPECT
+ *                                      and incomplete
+ *   MSGSEC_ERR_UNSUPPORTED             no provider of the service can
+ *                                      resolve PSK identities (e.g. all
+ *                                      built against provider ABI 1.0)
+ *   MSGSEC_ERR_UNCLAIMED               no provider owns this identity
+ *   the owning provider's error        e.g. MSGSEC_ERR_KEY_UNAVAILABLE
+ *                                      (unknown identity),
+ *                                      MSGSEC_ERR_KEY_EXPIRED,
+ *                                      MSGSEC_ERR_LOOKUP_FAILED,
+ *                                      MSGSEC_ERR_TIMEOUT (key server)
+ */
+MSGSEC_EXPORT int msgsec_psk_lookup_new(msgsec_core *core, const char *service,
+                                        const void *identity, size_t len,
+                                        const msgsec_psk_lookup_config *cfg,
+                                        msgsec_psk_lookup **out);
+
+/* Cancels a pending look-up (no callback follows once this returns), wipes
+ * the key and frees the look-up. Peer strings become invalid. NULL is ok. */
+MSGSEC_EXPORT void msgsec_psk_lookup_free(msgsec_psk_lookup *l);
+
+/* 0 when resolved, MSGSEC_PENDING while a look-up runs, else the error it
+ * failed with (MSGSEC_ERR_INVALID_ARG for NULL). */
+MSGSEC_EXPORT int msgsec_psk_lookup_status(const msgsec_psk_lookup *l);
+
+/*
+ * Continues a look-up after its wake (from the ready callback, or when
+ * msgsec_core_fd() was readable): returns 0 (resolved), MSGSEC_PENDING (not
+ * woken yet, or a further look-up started) or the error it failed with
+ * (detail in msgsec_psk_lookup_detail()). On a look-up already resolved or
+ * failed it returns that outcome again.
+ */
+MSGSEC_EXPORT int msgsec_psk_lookup_resume(msgsec_psk_lookup *l);
+
+/*
+ * Blocking convenience: waits up to timeout_ms (-1 forever) until the
+ * look-up completes. Returns as msgsec_psk_lookup_resume(), or
+ * MSGSEC_ERR_TIMEOUT (the look-up stays pending: wait again or free it).
+ * Do not mix with msgsec_core_dispatch() for the same look-up.
+ */
+MSGSEC_EXPORT int msgsec_psk_lookup_wait(msgsec_psk_lookup *l, int timeout_ms);
+
+/*
+ * Copies the key into buf (cap bytes) and sets *len. The caller wipes its
+ * copy when done (OPENSSL_cleanse); the look-up keeps its own until freed.
+ * Errors: MSGSEC_ERR_INVALID_ARG, MSGSEC_ERR_STATE (not resolved),
+ * MSGSEC_ERR_BUFFER_TOO_SMALL (*len set to the size needed).
+ */
+MSGSEC_EXPORT int msgsec_psk_lookup_key(const msgsec_psk_lookup *l, void *buf,
+                                        size_t cap, size_t *len);
+
+/*
+ * The peer the identity stands for (AKMA: the A-KID as identity, SUPI or
+ * GPSI when the AAnF gave one, the key's expiry). scheme is the provider
+ * name; caps is what the provider states (usually 0: the protection is the
+ * integrator's stack's). Strings live until msgsec_psk_lookup_free().
+ * Errors: MSGSEC_ERR_INVALID_ARG, MSGSEC_ERR_STATE (not resolved).
+ */
+MSGSEC_EXPORT int msgsec_psk_lookup_peer(const msgsec_psk_lookup *l,
+                                         msgsec_peer *peer);
+
+/* Name of the provider that owns the identity; NULL before one did. */
+MSGSEC_EXPORT const char *msgsec_psk_lookup_provider(const msgsec_psk_lookup *l);
+
+/* Detail of the failure; never NULL, "" when none. */
+MSGSEC_EXPORT const char *msgsec_psk_lookup_detail(const msgsec_psk_lookup *l);
+
+MSGSEC_EXPORT void *msgsec_psk_lookup_user_data(const msgsec_psk_lookup *l);
 
 #ifdef __cplusplus
 }

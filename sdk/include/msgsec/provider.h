@@ -19,8 +19,8 @@
  *   within the size the provider declared, so a provider built against an
  *   older minor version runs on a newer core.
  * - The core owns memory. It allocates state_size bytes of zeroed
- *   per-session state, hands it to start(), and wipes it before freeing it
- *   after end(). Providers allocate anything else through the upcalls, which
+ *   per-session state, hands it to start() (or, for a PSK look-up, to
+ *   psk_resolve()), and wipes it before freeing it after end(). Providers allocate anything else through the upcalls, which
  *   also give logging, error detail, the provider's own policy keys and
  *   randomness.
  * - A module is loaded once and never unloaded. init() runs once per core
@@ -51,7 +51,7 @@ extern "C" {
 
 #define MSGSEC_PROVIDER_MAGIC 0x4d534750u /* "MSGP" */
 #define MSGSEC_PROVIDER_ABI_MAJOR 1
-#define MSGSEC_PROVIDER_ABI_MINOR 0
+#define MSGSEC_PROVIDER_ABI_MINOR 1
 
 /* The core's handle for one loaded provider (per core). */
 typedef struct msgsec_pctx msgsec_pctx;
@@ -125,6 +125,28 @@ typedef struct msgsec_upcalls {
 
 /* Flags returned by unwrap(). */
 #define MSGSEC_UNWRAP_CLOSED (1u << 0) /* peer sent an orderly close */
+
+/* psk_resolve(): the identity is not of this provider's form; the core
+ * asks the next provider of the service. */
+#define MSGSEC_PSK_NOT_MINE MSGSEC_ERR_UNCLAIMED
+
+/*
+ * What psk_resolve() is asked (minor version 1). Append-only like the
+ * descriptor: `size` is the core's sizeof(msgsec_psk_query); check it
+ * before reading a field added later.
+ */
+typedef struct msgsec_psk_query {
+    uint32_t size;
+    uint16_t version;        /* MSGSEC_PSK_TLS1_3 ... the integrator's stack
+                                negotiates (never 0: the core fills in the
+                                default, TLS 1.3) */
+    uint16_t cipher;         /* (D)TLS 1.2: the IANA suite code point; 0 when
+                                the integrator left it to the provider */
+    const uint8_t *identity; /* the PSK identity as received; not
+                                NUL-terminated; valid during the call */
+    size_t identity_len;     /* 1 to MSGSEC_PSK_IDENTITY_MAX */
+    const char *service;     /* the policy service */
+} msgsec_psk_query;
 
 typedef struct msgsec_provider {
     uint32_t magic;      /* MSGSEC_PROVIDER_MAGIC */
@@ -259,6 +281,38 @@ typedef struct msgsec_provider {
     int (*close)(void *pdata, void *state);
 
     /* minor version 0 ends here */
+
+    /*
+     * psk_resolve - optional (minor version 1). Server side for an
+     * integrator whose own TLS or DTLS stack received a PSK identity
+     * (msgsec_psk_lookup_new()): resolves q->identity to its key and peer.
+     * The core asks the service's providers in policy order; state is
+     * state_size zeroed bytes of its own per provider asked, ps its handle
+     * (session_detail, session_wake and session_service work; there is no
+     * peer to write to). *key_len holds the capacity of key
+     * (MSGSEC_PSK_KEY_MAX) on entry. Returns:
+     *   MSGSEC_OK           key (*key_len set, 1 to the capacity) and peer
+     *                       filled; peer strings live in state or pdata
+     *                       until end()
+     *   MSGSEC_PENDING      a look-up runs: call up->session_wake(ps) when
+     *                       it completes; the core then calls psk_resolve
+     *                       again with the same q and state
+     *   MSGSEC_PSK_NOT_MINE the identity is not of this provider's form
+     *                       (decide from the bytes alone); the core asks
+     *                       the next provider
+     *   < 0                 the identity is this provider's but has no key
+     *                       (MSGSEC_ERR_KEY_UNAVAILABLE, _KEY_EXPIRED,
+     *                       _LOOKUP_FAILED, ...), with up->session_detail()
+     * Whatever it returned, the core calls end(pdata, state) (when set)
+     * once before it wipes and frees state: end() must accept a state that
+     * only psk_resolve() has used. Never called for a descriptor whose
+     * size ends before this field.
+     */
+    int (*psk_resolve)(void *pdata, void *state, msgsec_psession *ps,
+                       const msgsec_psk_query *q, uint8_t *key,
+                       size_t *key_len, msgsec_peer *peer);
+
+    /* minor version 1 ends here */
 } msgsec_provider;
 
 /* The entry point's type. */

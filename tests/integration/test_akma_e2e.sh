@@ -1,0 +1,849 @@
+#!/bin/sh
+# test_akma_e2e.sh - AKMA end to end on loopback, with real processes: the
+# AAnF emulator msgsec-aanf, UEs registered by `msgsec akma register`, the
+# AF `msgsec serve` and the UE `msgsec connect` with the akma provider
+# (implicit negotiation, stream framing); standard TLS clients (openssl
+# s_client, gnutls-cli) against msgsec serve and msgsec connect against
+# openssl s_server; a wrong key, an unknown A-KID, an AAnF that is down or
+# slow, each failing cleanly while good clients of the same server go on;
+# the AF's cache (one AAnF request per A-KID, never a key past its
+# expiry); TLS 1.2 PSK as an option; and no key material in any output.
+#
+# Environment (set by `make check`): MSGSEC_TEST_BUILDDIR (the build tree:
+# tools/msgsec, tools/msgsec-aanf, plugins/akma/akma.la), MSGSEC_TEST_DATA
+# (tests/data in the source tree; the policies are in its akma/).
+# Needs openssl(1) and gnutls-cli(1): without them the interoperability
+# checks fail, they are not skipped.
+
+# Conditions of check are single-quoted and evaluated there; derive sets
+# the akidN, kakmaN and kafN variables through eval.
+# shellcheck disable=SC2016,SC2034,SC2154
+
+set -u
+
+: "${MSGSEC_TEST_BUILDDIR:?set by make check}"
+: "${MSGSEC_TEST_DATA:?set by make check}"
+
+MSGSEC=$MSGSEC_TEST_BUILDDIR/tools/msgsec
+AANF=$MSGSEC_TEST_BUILDDIR/tools/msgsec-aanf
+PROVIDER_DIR=$MSGSEC_TEST_BUILDDIR/plugins/akma
+DATA=$MSGSEC_TEST_DATA/akma
+FQDN=msgin5g.example.com
+SVC=msgin5g
+# The AF's limit for one AAnF request; the slow AAnF answers well beyond
+# it, the queueing one well within it.
+AANF_TIMEOUT_MS=3000
+SLOW_MS=8000
+QUEUE_MS=400
+
+# UE 1 is DOMAIN.md's; the others have keys of their own. UE 3 is
+# registered only once the AAnF has been restarted. WRONG_KAUSF gives the
+# K_AKMA of a UE that presents UE 1's A-KID with the wrong key.
+KAUSF1=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+SUPI1=imsi-001010000000001
+KAUSF2=a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90
+SUPI2=imsi-001010000000002
+KAUSF3=5f4e3d2c1b0a99887766554433221100ffeeddccbbaa00998877665544332211
+SUPI3=imsi-001010000000003
+WRONG_KAUSF=0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000
+# DOMAIN.md's known answers for UE 1.
+KNOWN_K_AKMA=bba5e95f1205d4f1c217b91e08ec3509ad62cfbf43f474c6bf495da83132c95e
+KNOWN_K_AF=23bef238a002c758f42845fe1422dde4a9f287016074128f5c5101bcb28b9adb
+
+if [ ! -x "$MSGSEC" ] || [ ! -x "$AANF" ] ||
+    [ ! -f "$PROVIDER_DIR/akma.la" ]; then
+    echo "FAIL: msgsec, msgsec-aanf or the akma module not built"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+umask 077
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/msgsec-akma-e2e.XXXXXX") || exit 1
+chmod 700 "$tmp"
+# Every process started is killed by its PID, whatever happens.
+pids=
+cleanup() {
+    exec 5>&- 6>&-
+    for p in $pids; do
+        kill "$p" 2>/dev/null
+    done
+    for p in $pids; do
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+passed=0
+failed=0
+out=$tmp/cmd.out
+err=$tmp/cmd.err
+: >"$out"
+: >"$err"
+last=
+# Key material that must never appear in an output: filled by derive.
+secrets=
+
+ok() {
+    passed=$((passed + 1))
+    echo "ok - $1"
+}
+
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL - $1"
+    echo "  command: $last"
+    sed 's/^/  stdout: /' "$out"
+    sed 's/^/  stderr: /' "$err"
+}
+
+check() { # check NAME CONDITION: passes when the shell condition holds
+    if eval "$2"; then ok "$1"; else bad "$1"; fi
+}
+
+# clean FILE...: no key material and no sanitizer report in the files.
+clean() {
+    for s in $secrets; do
+        if grep -q -i -F -e "$s" "$@"; then
+            bad "$last: key material in the output"
+            grep -l -i -F -e "$s" "$@" | sed 's/^/  in: /'
+            break
+        fi
+    done
+    if grep -q -e "Sanitizer" -e "runtime error:" "$@"; then
+        bad "$last: sanitizer report"
+    fi
+}
+
+has() {
+    if grep -q -F -e "$2" "$1"; then
+        ok "$(basename "$1") has: $2"
+    else
+        bad "$(basename "$1") lacks: $2"
+    fi
+}
+
+lacks() {
+    if grep -q -F -e "$2" "$1"; then
+        bad "$(basename "$1") should not have: $2"
+    else
+        ok "$(basename "$1") has no: $2"
+    fi
+}
+
+empty_out() {
+    if [ -s "$out" ]; then
+        bad "stdout should be empty"
+    else
+        ok "stdout is empty"
+    fi
+}
+
+# same FILE TEXT: FILE holds exactly TEXT (printf format).
+same() {
+    # shellcheck disable=SC2059
+    printf "$2" >"$tmp/expected"
+    if cmp -s "$tmp/expected" "$1"; then
+        ok "$(basename "$1") is exactly as expected"
+    else
+        bad "$(basename "$1") differs from the expected text"
+        sed 's/^/  expected: /' "$tmp/expected"
+        sed 's/^/  got:      /' "$1"
+    fi
+}
+
+# wait_for FILE TEXT: waits (up to 10 s) until FILE has TEXT.
+wait_for() {
+    i=0
+    while [ $i -lt 200 ]; do
+        grep -q -F -e "$2" "$1" && break
+        sleep 0.05
+        i=$((i + 1))
+    done
+    has "$1" "$2"
+}
+
+# forget PID: a process that has been waited for leaves the cleanup list
+# (its PID may be reused).
+forget() {
+    rest=
+    for p in $pids; do
+        [ "$p" = "$1" ] || rest="$rest $p"
+    done
+    pids=$rest
+}
+
+# await PID WANT WHAT: checks that the process exits within 10 s (else it
+# is killed) with status WANT; its status in $got.
+await() {
+    w=0
+    while kill -0 "$1" 2>/dev/null && [ $w -lt 200 ]; do
+        sleep 0.05
+        w=$((w + 1))
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        bad "$3: still runs after 10 s"
+        kill -KILL "$1" 2>/dev/null
+    fi
+    wait "$1"
+    got=$?
+    forget "$1"
+    if [ "$got" -eq "$2" ]; then
+        ok "$3: exit $2"
+    else
+        bad "$3: exit $got, expected $2"
+    fi
+}
+
+# stop PID WHAT: SIGTERM must end the process with status 0.
+stop() {
+    kill -TERM "$1" 2>/dev/null
+    await "$1" 0 "$2 after SIGTERM"
+}
+
+# feed FD LINE: writes LINE to a client's standard input (a FIFO) without
+# the test dying of SIGPIPE when the client is gone.
+feed() {
+    (
+        trap '' PIPE
+        printf '%s\n' "$2" >&"$1"
+    ) 2>/dev/null
+}
+
+# subst SRC DST VAR=VALUE...: copies SRC replacing each @VAR@ by VALUE,
+# mode 0600 (the core refuses keys in a policy others can read).
+subst() {
+    src=$1
+    dst=$2
+    shift 2
+    cp "$src" "$dst.tmp" || exit 1
+    for kv in "$@"; do
+        k=${kv%%=*}
+        v=$(printf '%s\n' "${kv#*=}" | sed 's/[\\|&]/\\&/g')
+        sed "s|@$k@|$v|g" "$dst.tmp" >"$dst.new" || exit 1
+        mv "$dst.new" "$dst.tmp"
+    done
+    mv "$dst.tmp" "$dst"
+    chmod 600 "$dst"
+}
+
+# derive N KAUSF SUPI: sets akidN, kakmaN and kafN from `msgsec akma
+# derive` and adds the keys to $secrets. The output is never written to a
+# file: it is the one output that holds keys by design.
+derive() {
+    last="msgsec akma derive --kausf ... --supi $3 ... --af-fqdn $FQDN"
+    d=$("$MSGSEC" akma derive --kausf "$2" --supi "$3" --rid 0 --mcc 001 \
+        --mnc 01 --af-fqdn "$FQDN" 2>"$err")
+    rc=$?
+    a=$(printf '%s\n' "$d" | sed -n 's/^A-KID=//p')
+    k=$(printf '%s\n' "$d" | sed -n 's/^K_AKMA=//p')
+    f=$(printf '%s\n' "$d" | sed -n 's/^K_AF=//p')
+    : >"$out"
+    check "derive UE $1: exit 0, A-KID, K_AKMA and K_AF" \
+        '[ "$rc" -eq 0 ] && [ -n "$a" ] && [ ${#k} -eq 64 ] && [ ${#f} -eq 64 ]'
+    eval "akid$1=\$a kakma$1=\$k kaf$1=\$f"
+    secrets="$secrets $2 $k $f"
+}
+
+# aanf_start NAME PORT [OPTION...]: runs the emulator on 127.0.0.1:PORT
+# (0: any); sets $apid, $aport and $aanf_log (its one-line-per-request
+# log). Returns 1 when it did not start.
+aanf_start() {
+    n=$1
+    p=$2
+    shift 2
+    aanf_log=$tmp/aanf-$n.log
+    : >"$tmp/aanf-$n.out"
+    "$AANF" --listen "127.0.0.1:$p" "$@" >"$tmp/aanf-$n.out" 2>"$aanf_log" &
+    apid=$!
+    pids="$pids $apid"
+    aport=
+    i=0
+    while [ $i -lt 200 ]; do
+        aport=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+            "$tmp/aanf-$n.out")
+        [ -n "$aport" ] && break
+        kill -0 "$apid" 2>/dev/null || break
+        sleep 0.05
+        i=$((i + 1))
+    done
+    last="msgsec-aanf --listen 127.0.0.1:$p $*"
+    if [ -n "$aport" ]; then
+        ok "AAnF $n listens on 127.0.0.1:$aport"
+        return 0
+    fi
+    bad "AAnF $n did not start"
+    sed 's/^/  aanf: /' "$tmp/aanf-$n.out" "$aanf_log"
+    return 1
+}
+
+# retrieves LOG AKID: how many retrieve requests for AKID the emulator
+# has answered.
+retrieves() {
+    grep -F ' /naanf-akma/v1/retrieve-applicationkey -> ' "$1" |
+        grep -c -F -e "aKId=$2 "
+}
+
+# register N: registers UE N with the AAnF at $aport as the AUSF; the
+# printed A-KID must be the derived one.
+register() {
+    eval "k=\$KAUSF$1 s=\$SUPI$1 a=\$akid$1"
+    last="msgsec akma register --aanf http://127.0.0.1:$aport --kausf ... --supi $s --rid 0 --mcc 001 --mnc 01"
+    "$MSGSEC" akma register --aanf "http://127.0.0.1:$aport" --kausf "$k" \
+        --supi "$s" --rid 0 --mcc 001 --mnc 01 >"$out" 2>"$err"
+    rc=$?
+    check "register UE $1: exit 0" '[ "$rc" -eq 0 ]'
+    same "$out" "$a\n"
+    clean "$out" "$err"
+}
+
+# serve_start NAME POLICY: runs `msgsec serve -v` (the library's log too)
+# on 127.0.0.1 port 0; output in $tmp/NAME.out and .err, PID in $spid,
+# port in $sport.
+serve_start() {
+    : >"$tmp/$1.out"
+    "$MSGSEC" serve -v -c "$2" --service "$SVC" --listen 127.0.0.1:0 \
+        >"$tmp/$1.out" 2>"$tmp/$1.err" &
+    spid=$!
+    pids="$pids $spid"
+    sport=
+    i=0
+    while [ $i -lt 200 ]; do
+        sport=$(sed -n '1s/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+            "$tmp/$1.out")
+        [ -n "$sport" ] && break
+        kill -0 "$spid" 2>/dev/null || break
+        sleep 0.05
+        i=$((i + 1))
+    done
+    last="msgsec serve -v -c $2 --service $SVC --listen 127.0.0.1:0"
+    if [ -n "$sport" ]; then
+        ok "server $1 listens on 127.0.0.1:$sport"
+    else
+        bad "server $1 did not report its port"
+        sed 's/^/  server: /' "$tmp/$1.out" "$tmp/$1.err"
+        sport=1
+    fi
+}
+
+# conn WANT INPUT PORT POLICY [ARG...]: `msgsec connect -v` with INPUT
+# (printf format) on standard input; checks the exit status.
+conn() {
+    want=$1
+    input=$2
+    cport=$3
+    cpol=$4
+    shift 4
+    last="msgsec connect -v -c $cpol --service $SVC --connect 127.0.0.1:$cport $*"
+    # shellcheck disable=SC2059
+    printf "$input" | "$MSGSEC" connect -v -c "$cpol" --service "$SVC" \
+        --connect "127.0.0.1:$cport" "$@" >"$out" 2>"$err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then
+        ok "$last: exit $want"
+    else
+        bad "$last: exit $got, expected $want"
+    fi
+    clean "$out" "$err"
+}
+
+# good_open NAME POLICY: a UE that stays connected to $sport, reading its
+# lines from a FIFO on descriptor 6; PID in $gpid.
+good_open() {
+    gname=$1
+    mkfifo "$tmp/$gname.fifo"
+    : >"$tmp/$gname.out"
+    "$MSGSEC" connect -v -c "$2" --service "$SVC" \
+        --connect "127.0.0.1:$sport" <"$tmp/$gname.fifo" \
+        >"$tmp/$gname.out" 2>"$tmp/$gname.err" &
+    gpid=$!
+    pids="$pids $gpid"
+    exec 6>"$tmp/$gname.fifo"
+}
+
+# good_close: ends the connected UE's input; it must exit 0.
+good_close() {
+    exec 6>&-
+    last="connected UE $gname"
+    await "$gpid" 0 "$last"
+    clean "$tmp/$gname.out" "$tmp/$gname.err"
+}
+
+# tls_open NAME PROGRAM ARG...: a standard TLS client reading a FIFO on
+# descriptor 5; output in $tmp/NAME.out and .err, PID in $tpid.
+tls_open() {
+    tname=$1
+    shift
+    mkfifo "$tmp/$tname.fifo"
+    : >"$tmp/$tname.out"
+    : >"$tmp/$tname.err"
+    last="$*"
+    "$@" <"$tmp/$tname.fifo" >"$tmp/$tname.out" 2>"$tmp/$tname.err" &
+    tpid=$!
+    pids="$pids $tpid"
+    exec 5>"$tmp/$tname.fifo"
+}
+
+# tls_close: ends the TLS client's input; it must exit 0.
+tls_close() {
+    exec 5>&-
+    await "$tpid" 0 "$tname"
+    clean "$tmp/$tname.out" "$tmp/$tname.err"
+}
+
+# failed_lines FILE: how many connections the server reported failed.
+failed_lines() { grep -c '^failed 127\.0\.0\.1:[0-9]*: ' "$1"; }
+
+have_openssl=yes
+have_gnutls=yes
+if ! command -v openssl >/dev/null 2>&1; then
+    have_openssl=no
+    last="command -v openssl"
+    bad "openssl(1) is not installed (scripts/bootstrap.sh installs it)"
+fi
+if ! command -v gnutls-cli >/dev/null 2>&1; then
+    have_gnutls=no
+    last="command -v gnutls-cli"
+    bad "gnutls-cli(1) is not installed (scripts/bootstrap.sh: gnutls-bin)"
+fi
+
+# ------------------------------------------------------------ the keys
+
+derive 1 "$KAUSF1" "$SUPI1"
+derive 2 "$KAUSF2" "$SUPI2"
+derive 3 "$KAUSF3" "$SUPI3"
+derive w "$WRONG_KAUSF" "$SUPI1"
+check "UE 1 has DOMAIN.md's K_AKMA and K_AF" \
+    '[ "$kakma1" = "$KNOWN_K_AKMA" ] && [ "$kaf1" = "$KNOWN_K_AF" ]'
+check "the A-KIDs differ" \
+    '[ "$akid1" != "$akid2" ] && [ "$akid1" != "$akid3" ] &&
+    [ "$akid2" != "$akid3" ] && [ "$akid1" != "$akidw" ]'
+
+printf '%s\n' "$KAUSF2" >"$tmp/kausf2.key"
+chmod 600 "$tmp/kausf2.key"
+ue1=$tmp/ue1.conf
+ue2=$tmp/ue2.conf
+ue3=$tmp/ue3.conf
+uew=$tmp/uew.conf
+subst "$DATA/ue.conf" "$ue1" PROVIDER_DIR="$PROVIDER_DIR" KAUSF="$KAUSF1" \
+    SUPI="$SUPI1"
+subst "$DATA/ue-file.conf" "$ue2" PROVIDER_DIR="$PROVIDER_DIR" \
+    KAUSF_FILE="$tmp/kausf2.key" SUPI="$SUPI2"
+subst "$DATA/ue.conf" "$ue3" PROVIDER_DIR="$PROVIDER_DIR" KAUSF="$KAUSF3" \
+    SUPI="$SUPI3"
+subst "$DATA/ue-kakma.conf" "$uew" PROVIDER_DIR="$PROVIDER_DIR" \
+    KAKMA="$kakmaw" AKID="$akid1"
+
+# ------------------------- msgsec connect <-> msgsec serve through the AAnF
+
+aanf_start one 0 || {
+    echo "$passed passed, $failed failed"
+    exit 1
+}
+a1=$apid
+a1log=$aanf_log
+P=$aport
+register 1
+register 2
+af=$tmp/af.conf
+subst "$DATA/af.conf" "$af" PROVIDER_DIR="$PROVIDER_DIR" \
+    AANF_URI="http://127.0.0.1:$P" AANF_TIMEOUT_MS="$AANF_TIMEOUT_MS" TLS12=no
+serve_start af "$af"
+sp=$spid
+S=$sport
+sout=$tmp/af.out
+
+conn 0 "hello\nsecond line\nno newline at the end" "$S" "$ue1"
+same "$out" "akma $akid1: hello\nakma $akid1: second line\nakma $akid1: no newline at the end\n"
+has "$err" "established scheme=akma identity=$FQDN"
+lacks "$err" "failed"
+wait_for "$sout" "scheme=akma identity=$akid1 supi=$SUPI1 expiry="
+if grep -q -E "^established 127\.0\.0\.1:[0-9]+ scheme=akma identity=$(printf '%s' "$akid1" | sed 's/\./\\./g') supi=$SUPI1 expiry=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\$" "$sout"; then
+    ok "server reports address, A-KID, SUPI and an ISO 8601 expiry"
+else
+    bad "server's established line for UE 1 is not as expected"
+    sed 's/^/  server: /' "$sout"
+fi
+check "one AAnF retrieve for UE 1" '[ "$(retrieves "$a1log" "$akid1")" -eq 1 ]'
+
+# The second connection of the same UE takes K_AF from the AF's cache.
+conn 0 "again\n" "$S" "$ue1" --peer-name "$FQDN"
+same "$out" "akma $akid1: again\n"
+check "no second AAnF retrieve for UE 1" \
+    '[ "$(retrieves "$a1log" "$akid1")" -eq 1 ]'
+
+# UE 2, its K_AUSF in a key file, with --framing given explicitly.
+conn 0 "from two\n" "$S" "$ue2" --framing stream
+same "$out" "akma $akid2: from two\n"
+has "$err" "established scheme=akma identity=$FQDN"
+wait_for "$sout" "scheme=akma identity=$akid2 supi=$SUPI2 expiry="
+check "one AAnF retrieve for UE 2" '[ "$(retrieves "$a1log" "$akid2")" -eq 1 ]'
+
+# --------------------------------- standard TLS clients against msgsec serve
+
+if [ "$have_openssl" = yes ]; then
+    tls_open s_client openssl s_client -tls1_3 -psk "$kaf1" \
+        -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$S" \
+        -quiet -no_ign_eof
+    feed 5 "from openssl"
+    wait_for "$tmp/s_client.out" "akma $akid1: from openssl"
+    tls_close
+    same "$tmp/s_client.out" "akma $akid1: from openssl\n"
+
+    # A wrong K_AF: the server's binder check fails; the server says so.
+    n0=$(failed_lines "$sout")
+    last="openssl s_client -tls1_3 -psk <K_AF of UE 2> -psk_identity 3GPP-AKMA<A-KID of UE 1>"
+    printf 'x\n' | openssl s_client -tls1_3 -psk "$kaf2" \
+        -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$S" \
+        -quiet -no_ign_eof >"$out" 2>"$err"
+    rc=$?
+    check "s_client with a wrong K_AF fails" '[ "$rc" -ne 0 ]'
+    lacks "$out" "akma "
+    clean "$out" "$err"
+    wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
+    check "the server reported one more failure" \
+        '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+fi
+
+if [ "$have_gnutls" = yes ]; then
+    tls_open gnutls gnutls-cli --pskusername "3GPP-AKMA$akid2" \
+        --pskkey "$kaf2" \
+        --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK' \
+        -p "$S" 127.0.0.1
+    feed 5 "from gnutls"
+    wait_for "$tmp/gnutls.out" "akma $akid2: from gnutls"
+    tls_close
+    has "$tmp/gnutls.out" "- PSK authentication. Connected as '3GPP-AKMA$akid2'"
+
+    # psk_ke only (no forward secrecy): refused by the policy's default.
+    last="gnutls-cli --pskusername 3GPP-AKMA<A-KID of UE 1> --pskkey <K_AF> --priority NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+PSK"
+    printf 'x\n' | gnutls-cli --pskusername "3GPP-AKMA$akid1" \
+        --pskkey "$kaf1" --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+PSK' \
+        -p "$S" 127.0.0.1 >"$out" 2>"$err"
+    rc=$?
+    check "gnutls-cli offering only psk_ke is refused" '[ "$rc" -ne 0 ]'
+    lacks "$out" "akma "
+    clean "$out" "$err"
+    wait_for "$sout" "the client offers only psk_ke (no forward secrecy), which this server does not allow"
+fi
+if [ "$have_openssl" = yes ]; then
+    # Identities that are no AKMA ones, or carry no A-KID, are refused
+    # before any AAnF request.
+    r0=$(grep -c ' /naanf-akma/v1/retrieve-applicationkey -> ' "$a1log")
+    last="openssl s_client -tls1_3 -psk <K_AF> -psk_identity 3GPP-AKMAnot-an-akid"
+    printf 'x\n' | openssl s_client -tls1_3 -psk "$kaf1" \
+        -psk_identity "3GPP-AKMAnot-an-akid" -connect "127.0.0.1:$S" \
+        -quiet -no_ign_eof >"$out" 2>"$err"
+    rc=$?
+    check "s_client with a malformed A-KID fails" '[ "$rc" -ne 0 ]'
+    clean "$out" "$err"
+    wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: the PSK identity carries no valid A-KID"
+    last="openssl s_client -tls1_3 -psk <K_AF> -psk_identity someone-else"
+    printf 'x\n' | openssl s_client -tls1_3 -psk "$kaf1" \
+        -psk_identity "someone-else" -connect "127.0.0.1:$S" \
+        -quiet -no_ign_eof >"$out" 2>"$err"
+    rc=$?
+    check "s_client with a non-AKMA identity fails" '[ "$rc" -ne 0 ]'
+    clean "$out" "$err"
+    wait_for "$sout" "MSGSEC_ERR_UNCLAIMED: service $SVC: no provider claimed the first token: akma: not its token"
+    check "no AAnF request for them" \
+        '[ "$(grep -c " /naanf-akma/v1/retrieve-applicationkey -> " "$a1log")" -eq "$r0" ]'
+
+    # TLS 1.2 is off by default.
+    n0=$(failed_lines "$sout")
+    last="openssl s_client -tls1_2 -psk <K_AF> -psk_identity 3GPP-AKMA<A-KID> (tls12 = no)"
+    printf 'x\n' | openssl s_client -tls1_2 -psk "$kaf1" \
+        -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$S" \
+        -quiet -no_ign_eof >"$out" 2>"$err"
+    rc=$?
+    check "s_client -tls1_2 is refused" '[ "$rc" -ne 0 ]'
+    lacks "$out" "akma "
+    clean "$out" "$err"
+    w=0
+    while [ "$(failed_lines "$sout")" -le "$n0" ] && [ $w -lt 200 ]; do
+        sleep 0.05
+        w=$((w + 1))
+    done
+    check "the server reported the TLS 1.2 client as failed" \
+        '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+fi
+# The standard clients' keys came from the cache.
+check "still one AAnF retrieve for each UE" \
+    '[ "$(retrieves "$a1log" "$akid1")" -eq 1 ] &&
+    [ "$(retrieves "$a1log" "$akid2")" -eq 1 ]'
+
+# ---------------------------------------------------------------- failures
+
+# A UE presenting UE 1's A-KID with the K_AKMA of a wrong K_AUSF, while UE 2
+# is connected: both sides report the authentication failure, and UE 2,
+# which sends its second line only after that, is still served.
+good_open good1 "$ue2"
+feed 6 "before"
+wait_for "$tmp/good1.out" "akma $akid2: before"
+n0=$(failed_lines "$sout")
+conn 3 "x\n" "$S" "$uew"
+has "$err" "failed: MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed"
+lacks "$err" "established"
+empty_out
+wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
+check "the server reported one more failure" \
+    '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+feed 6 "after"
+good_close
+same "$tmp/good1.out" "akma $akid2: before\nakma $akid2: after\n"
+
+# The UE targets another name: its K_AF is not the AF's.
+n0=$(failed_lines "$sout")
+conn 3 "x\n" "$S" "$ue1" --peer-name other.example.com
+has "$err" "failed: MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed"
+empty_out
+wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
+check "the server reported one more failure" \
+    '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+
+# An A-KID the AAnF does not know (UE 3 is not registered yet): 204, and
+# the UE is told to run primary authentication again.
+conn 3 "x\n" "$S" "$ue3"
+has "$err" "failed: MSGSEC_ERR_REAUTH_REQUIRED: provider akma: the AF $FQDN does not know A-KID $akid3"
+has "$err" "run primary authentication again"
+empty_out
+wait_for "$sout" "MSGSEC_ERR_KEY_UNAVAILABLE: provider akma: A-KID $akid3: the AAnF has no K_AF for this A-KID (HTTP 204"
+wait_for "$a1log" "aKId=$akid3 afId=$FQDN;ua=0100000007 (unknown A-KID)"
+conn 0 "right after\n" "$S" "$ue1"
+same "$out" "akma $akid1: right after\n"
+
+# The AAnF is down: an uncached A-KID cannot be looked up; cached ones go on.
+stop "$a1" "AAnF one"
+clean "$a1log" "$tmp/aanf-one.out"
+conn 3 "x\n" "$S" "$ue3"
+has "$err" "failed: MSGSEC_ERR_PEER_REJECTED: provider akma: the AF $FQDN could not complete the handshake (alert internal_error)"
+empty_out
+wait_for "$sout" "MSGSEC_ERR_LOOKUP_FAILED: provider akma: A-KID $akid3: the AAnF is unreachable"
+conn 0 "cached\n" "$S" "$ue1"
+same "$out" "akma $akid1: cached\n"
+conn 0 "cached too\n" "$S" "$ue2"
+same "$out" "akma $akid2: cached too\n"
+
+# A slow AAnF on the same address: the look-up times out on the AF. A UE
+# connected meanwhile is answered before the look-up gives up: the pending
+# session holds up no other.
+if aanf_start slow "$P" --delay-ms "$SLOW_MS"; then
+    a2=$apid
+    a2log=$aanf_log
+    register 3
+    good_open good2 "$ue1"
+    feed 6 "first"
+    wait_for "$tmp/good2.out" "akma $akid1: first"
+    last="msgsec connect -v -c $ue3 ... (AAnF slower than aanf_timeout_ms)"
+    printf 'x\n' | "$MSGSEC" connect -v -c "$ue3" --service "$SVC" \
+        --connect "127.0.0.1:$S" >"$tmp/slow.out" 2>"$tmp/slow.err" &
+    bpid=$!
+    pids="$pids $bpid"
+    feed 6 "while pending"
+    wait_for "$tmp/good2.out" "akma $akid1: while pending"
+    # The look-up cannot give up before AANF_TIMEOUT_MS, far longer than
+    # one line's round trip: a server held up by it would fail it first.
+    lacks "$sout" "MSGSEC_ERR_TIMEOUT"
+    good_close
+    same "$tmp/good2.out" "akma $akid1: first\nakma $akid1: while pending\n"
+    await "$bpid" 3 "UE 3 with a slow AAnF"
+    has "$tmp/slow.err" "failed: MSGSEC_ERR_PEER_REJECTED: provider akma: the AF $FQDN could not complete the handshake (alert internal_error)"
+    clean "$tmp/slow.out" "$tmp/slow.err"
+    wait_for "$sout" "MSGSEC_ERR_TIMEOUT: provider akma: A-KID $akid3: the AAnF did not answer within $AANF_TIMEOUT_MS ms"
+    conn 0 "right after\n" "$S" "$ue1"
+    same "$out" "akma $akid1: right after\n"
+    stop "$a2" "slow AAnF"
+    clean "$a2log" "$tmp/aanf-slow.out"
+fi
+
+# Restarted, a little slow (within the AF's limit): UE 3, whose failed
+# look-ups were not cached, now succeeds; five connections of UE 3 at once
+# make one AAnF request, the others waiting for its answer.
+if aanf_start three "$P" --delay-ms "$QUEUE_MS"; then
+    a3=$apid
+    a3log=$aanf_log
+    register 3
+    cpids=
+    i=1
+    while [ $i -le 5 ]; do
+        printf 'at once %s\n' "$i" | "$MSGSEC" connect -v -c "$ue3" \
+            --service "$SVC" --connect "127.0.0.1:$S" \
+            >"$tmp/q$i.out" 2>"$tmp/q$i.err" &
+        cpids="$cpids $!"
+        pids="$pids $!"
+        i=$((i + 1))
+    done
+    j=1
+    for p in $cpids; do
+        last="concurrent UE 3 client $j"
+        await "$p" 0 "$last"
+        same "$tmp/q$j.out" "akma $akid3: at once $j\n"
+        clean "$tmp/q$j.out" "$tmp/q$j.err"
+        j=$((j + 1))
+    done
+    check "one AAnF retrieve for five concurrent connections of UE 3" \
+        '[ "$(retrieves "$a3log" "$akid3")" -eq 1 ]'
+    wait_for "$sout" "scheme=akma identity=$akid3 supi=$SUPI3 expiry="
+    stop "$a3" "AAnF three"
+    clean "$a3log" "$tmp/aanf-three.out"
+fi
+
+stop "$sp" "msgsec serve"
+clean "$sout" "$tmp/af.err"
+lacks "$tmp/af.err" "Sanitizer"
+
+# ----------------------------------------- key expiry, and TLS 1.2 PSK
+
+# The AAnF gives keys a short life: the AF serves from its cache until the
+# expiry, never after it; the AAnF then answers 204 and the UE is told to
+# run primary authentication again, after which it gets in.
+if aanf_start expiry 0 --expiry 4; then
+    a4=$apid
+    a4log=$aanf_log
+    t0=$(date +%s)
+    register 1
+    af12=$tmp/af-tls12.conf
+    subst "$DATA/af.conf" "$af12" PROVIDER_DIR="$PROVIDER_DIR" \
+        AANF_URI="http://127.0.0.1:$aport" AANF_TIMEOUT_MS="$AANF_TIMEOUT_MS" \
+        TLS12=yes
+    serve_start expiry "$af12"
+    ep=$spid
+    E=$sport
+    eout=$tmp/expiry.out
+    conn 0 "fresh\n" "$E" "$ue1"
+    same "$out" "akma $akid1: fresh\n"
+    conn 0 "cached\n" "$E" "$ue1"
+    same "$out" "akma $akid1: cached\n"
+    check "one AAnF retrieve before the expiry" \
+        '[ "$(retrieves "$a4log" "$akid1")" -eq 1 ]'
+    # Past the expiry: whole seconds, and registration may have begun in
+    # the second after t0.
+    while [ "$(date +%s)" -lt $((t0 + 6)) ]; do
+        sleep 0.2
+    done
+    conn 3 "x\n" "$E" "$ue1"
+    has "$err" "failed: MSGSEC_ERR_REAUTH_REQUIRED: provider akma: the AF $FQDN does not know A-KID $akid1"
+    empty_out
+    wait_for "$eout" "MSGSEC_ERR_KEY_UNAVAILABLE: provider akma: A-KID $akid1"
+    check "the expired key was asked for again, not used" \
+        '[ "$(retrieves "$a4log" "$akid1")" -eq 2 ]'
+    has "$a4log" "aKId=$akid1 afId=$FQDN;ua=0100000007 (expired)"
+    # Primary authentication again: the AUSF registers anew.
+    register 1
+    conn 0 "renewed\n" "$E" "$ue1"
+    same "$out" "akma $akid1: renewed\n"
+
+    if [ "$have_openssl" = yes ]; then
+        # TLS 1.2: K_AF for the Ua* identifier 01 00 01 CC AC (the
+        # policy's default suite ECDHE-PSK-CHACHA20-POLY1305).
+        last="msgsec akma derive ... --ua-id 010001ccac"
+        kaf12=$("$MSGSEC" akma derive --kausf "$KAUSF1" --supi "$SUPI1" \
+            --af-fqdn "$FQDN" --ua-id 010001ccac 2>"$err" |
+            sed -n 's/^K_AF=//p')
+        check "derive K_AF for TLS 1.2" '[ ${#kaf12} -eq 64 ]'
+        secrets="$secrets $kaf12"
+        tls_open s_client12 openssl s_client -tls1_2 \
+            -cipher ECDHE-PSK-CHACHA20-POLY1305 -psk "$kaf12" \
+            -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$E" \
+            -quiet -no_ign_eof
+        feed 5 "over TLS 1.2"
+        wait_for "$tmp/s_client12.out" "akma $akid1: over TLS 1.2"
+        tls_close
+        has "$a4log" "aKId=$akid1 afId=$FQDN;ua=010001ccac expiry="
+    fi
+    stop "$ep" "msgsec serve (expiry)"
+    stop "$a4" "AAnF expiry"
+    clean "$eout" "$tmp/expiry.err" "$a4log"
+fi
+
+# ------------------------------------- msgsec connect against openssl s_server
+
+# free_port: a port free a moment ago (bound to 0 and released), in $fport.
+free_port() {
+    fport=
+    if aanf_start probe 0; then
+        fport=$aport
+        stop "$apid" "port probe"
+    fi
+}
+
+if [ "$have_openssl" = yes ]; then
+    # s_server cannot report an ephemeral port: take a free one, and try
+    # another when someone else took it first.
+    tries=0
+    started=no
+    while [ $tries -lt 5 ] && [ $started = no ]; do
+        tries=$((tries + 1))
+        free_port
+        [ -n "$fport" ] || break
+        : >"$tmp/s_server.out"
+        openssl s_server -nocert -tls1_3 -psk "$kaf1" \
+            -psk_identity "3GPP-AKMA$akid1" -accept "127.0.0.1:$fport" -rev \
+            >"$tmp/s_server.out" 2>"$tmp/s_server.err" &
+        sspid=$!
+        pids="$pids $sspid"
+        i=0
+        while [ $i -lt 200 ]; do
+            if grep -q '^ACCEPT' "$tmp/s_server.out"; then
+                started=yes
+                break
+            fi
+            kill -0 "$sspid" 2>/dev/null || break
+            sleep 0.05
+            i=$((i + 1))
+        done
+        if [ $started = no ]; then
+            kill "$sspid" 2>/dev/null
+            wait "$sspid" 2>/dev/null
+            forget "$sspid"
+        fi
+    done
+    last="openssl s_server -nocert -tls1_3 -psk <K_AF> -psk_identity 3GPP-AKMA<A-KID> -accept 127.0.0.1:PORT -rev"
+    if [ $started = yes ]; then
+        ok "openssl s_server accepts on 127.0.0.1:$fport"
+        conn 0 "hello s_server\n" "$fport" "$ue1" --framing stream
+        same "$out" "revres_s olleh\n"
+        has "$err" "established scheme=akma identity=$FQDN"
+        wait_for "$tmp/s_server.err" "CONNECTION ESTABLISHED"
+        has "$tmp/s_server.err" "Protocol version: TLSv1.3"
+        # The wrong key against s_server: the UE reports the failure.
+        conn 3 "x\n" "$fport" "$uew"
+        has "$err" "failed: MSGSEC_ERR_AUTH_FAILED: provider akma"
+        empty_out
+        conn 0 "still here\n" "$fport" "$ue1"
+        same "$out" "ereh llits\n"
+        # s_server has no handler for SIGTERM: it dies of it.
+        kill -TERM "$sspid"
+        await "$sspid" 143 "openssl s_server after SIGTERM"
+        clean "$tmp/s_server.out" "$tmp/s_server.err"
+    else
+        bad "openssl s_server did not start"
+        sed 's/^/  s_server: /' "$tmp/s_server.out" "$tmp/s_server.err"
+    fi
+fi
+
+# ------------------------------------------------- no key material anywhere
+
+last="every output of the test"
+for f in "$tmp"/*.out "$tmp"/*.err "$tmp"/*.log; do
+    [ -f "$f" ] && clean "$f"
+done
+n=0
+hits=0
+want_n=12
+[ "$have_openssl" = yes ] && want_n=13
+for s in $secrets; do
+    n=$((n + 1))
+    if cat "$tmp"/*.out "$tmp"/*.err "$tmp"/*.log | grep -q -i -F -e "$s"; then
+        hits=$((hits + 1))
+    fi
+done
+check "none of the $n keys (K_AUSF, K_AKMA, K_AF of 4 UEs, K_AF for TLS 1.2) in any output" \
+    '[ "$n" -eq "$want_n" ] && [ "$hits" -eq 0 ]'
+# The search does find a key where there is one: the key file of UE 2.
+check "the key search finds K_AUSF of UE 2 in its key file" \
+    'grep -q -i -F -e "$KAUSF2" "$tmp/kausf2.key"'
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
