@@ -18,6 +18,11 @@
  * an orderly close, sent when the provider has no close record of its own
  * (in stream framing such a provider cannot signal a close at all).
  *
+ * Stream framing skips pt when it can: feed() keeps back the last byte of
+ * a large input so that the provider holds the last record incomplete,
+ * and recv() with nothing in pt and room for a record has it decoded
+ * straight into the application's buffer (no copy and no wipe of pt).
+ *
  * Input limits: at most one maximum message (plus a record) of decoded
  * plaintext is held; further records stay encoded until recv() makes room.
  * Before the session is established at most IN_MAX bytes are buffered.
@@ -529,6 +534,48 @@ static int decode_in(msgsec_session *s, const uint8_t *in, size_t len,
             s->state = MSGSEC_STATE_CLOSED;
             *taken = len;
             break;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Stream framing, nothing decoded waiting: decodes records from rin
+ * straight into the application's buffer (cap at least max_record, as
+ * unwrap() requires) until one yields plaintext, so that plaintext never
+ * passes through pt and needs no copy or wipe there. Sets *got.
+ */
+static int decode_direct(msgsec_session *s, uint8_t *buf, size_t cap,
+                         size_t *got)
+{
+    const msgsec_provider *d = &s->prov->d;
+    *got = 0;
+    while (s->rin.len > 0 && !s->peer_closed && *got == 0) {
+        size_t used = 0, n = 0;
+        unsigned flags = 0;
+        s->pdetail = 0;
+        int rc = d->unwrap(s->prov->pdata, s->pstate, bdata(&s->rin),
+                           s->rin.len, &used, buf, cap, &n, &flags);
+        if (used > s->rin.len || n > cap)
+            return fail(s, MSGSEC_ERR_INTERNAL,
+                        "provider %s: unwrap reported more bytes than it had",
+                        prov_name(s));
+        bconsume(&s->rin, used);
+        if (rc == MSGSEC_CONTINUE) {
+            if (used > 0)
+                continue;
+            break;
+        }
+        if (rc < 0)
+            return prov_fail(s, rc, "received record");
+        if (rc != 0 || (used == 0 && n == 0 && !(flags & MSGSEC_UNWRAP_CLOSED)))
+            return fail(s, MSGSEC_ERR_INTERNAL,
+                        "provider %s: unwrap made no progress", prov_name(s));
+        *got = n;
+        if (flags & MSGSEC_UNWRAP_CLOSED) {
+            s->peer_closed = 1;
+            s->state = MSGSEC_STATE_CLOSED;
+            bconsume(&s->rin, s->rin.len);
         }
     }
     return 0;
@@ -1165,8 +1212,20 @@ MSGSEC_EXPORT int msgsec_session_feed(msgsec_session *s, const void *data,
              * only where decoding stopped (a partial record, or more
              * plaintext than recv() has taken yet). */
             size_t taken = 0;
-            if ((rc = decode_in(s, data, len, &taken)) < 0)
+            /* Stream framing with nothing decoded waiting, a large input
+             * (a full record or more): its last byte is kept back, so the
+             * provider holds the last record incomplete and recv()
+             * decodes it straight into the application's buffer. Small
+             * inputs (close and control records, short messages) are
+             * decoded here. */
+            size_t hold = s->framing == MSGSEC_FRAMING_STREAM &&
+                                  s->pt.len == 0 && len > s->max_record
+                              ? 1
+                              : 0;
+            if ((rc = decode_in(s, data, len - hold, &taken)) < 0)
                 return rc;
+            if (s->peer_closed)
+                taken = len;
             if ((rc = bappend(s, &s->rin, (const uint8_t *)data + taken,
                               len - taken)) < 0)
                 return fail(s, rc, "no memory for received records");
@@ -1326,6 +1385,14 @@ MSGSEC_EXPORT int msgsec_session_recv(msgsec_session *s, void *buf, size_t cap,
     if (s->state == MSGSEC_STATE_HANDSHAKING ||
         s->state == MSGSEC_STATE_PENDING)
         return MSGSEC_CONTINUE;
+    if (s->framing == MSGSEC_FRAMING_STREAM && s->pt.len == 0 &&
+        s->rin.len > 0 && cap >= s->max_record) {
+        int rc = decode_direct(s, buf, cap, len);
+        if (rc < 0)
+            return rc;
+        if (*len > 0)
+            return 0;
+    }
     if (s->rin.len > 0) {
         int rc = decode(s);
         if (rc < 0)

@@ -332,6 +332,12 @@ MSGSEC_EXPORT void msgsec_session_free(msgsec_session *s);
  * messages. Returns 0, MSGSEC_PENDING (a look-up is running; more input is
  * buffered meanwhile), or a negative error after which the session is
  * FAILED (pull any bytes it queued for the peer, e.g. an alert).
+ * Stream framing, once ESTABLISHED: when no plaintext is waiting and len is
+ * more than one record, the last record of these bytes is left for
+ * msgsec_session_recv() to decode straight into its buffer; that record's
+ * errors (e.g. MSGSEC_ERR_INTEGRITY, MSGSEC_ERR_REPLAY), a close it carries
+ * and bytes it makes the session queue for the peer then come from the
+ * next recv or feed.
  * Errors: MSGSEC_ERR_BAD_FRAME, MSGSEC_ERR_DOWNGRADE, MSGSEC_ERR_AUTH_FAILED,
  * MSGSEC_ERR_INTEGRITY, MSGSEC_ERR_REPLAY, MSGSEC_ERR_MESSAGE_TOO_LARGE,
  * MSGSEC_ERR_NO_COMMON_PROVIDER, MSGSEC_ERR_UNCLAIMED, provider errors.
@@ -367,7 +373,9 @@ MSGSEC_EXPORT int msgsec_session_send(msgsec_session *s, const void *msg,
  * plaintext up to cap (stream framing). Returns 0 and sets *len;
  * MSGSEC_CONTINUE when nothing is there yet; MSGSEC_ERR_BUFFER_TOO_SMALL
  * with *len set to the size needed (the message stays queued);
- * MSGSEC_ERR_CLOSED when the peer closed and nothing is left.
+ * MSGSEC_ERR_CLOSED when the peer closed and nothing is left. Records that
+ * msgsec_session_feed() left encoded are decoded here: any of its errors
+ * about them is returned here, and the session is then FAILED.
  */
 MSGSEC_EXPORT int msgsec_session_recv(msgsec_session *s, void *buf, size_t cap,
                                       size_t *len);
