@@ -356,6 +356,55 @@ static void test_close(void)
     unpair(c, s);
 }
 
+/* Stream framing with a large input: the last record may be decoded by
+ * recv (straight into the caller's buffer). Its tampering, and a close
+ * behind it, must still be reported: by feed or by the next recv. */
+static void test_stream_large_input(void)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        msgsec_session *c, *s;
+        pair("str", 0, &c, &s);
+        size_t total = 3 * 16384, n, len, have = 0;
+        uint8_t *msg = malloc(total), *got = malloc(total);
+        fill(msg, total, 7);
+        CU_ASSERT_EQUAL(msgsec_session_send(c, msg, total), 0);
+        if (variant == 1)
+            CU_ASSERT_EQUAL(msgsec_session_close(c), 0);
+        uint8_t *wire = take(c, &n);
+        if (variant == 0)
+            wire[n - 3] ^= 0x01; /* the last record's tag */
+        int rc = msgsec_session_feed(s, wire, n);
+        int failed = rc < 0;
+        if (variant == 0 && failed) {
+            CU_ASSERT_EQUAL(rc, MSGSEC_ERR_INTEGRITY);
+        } else {
+            CU_ASSERT_EQUAL(rc, 0);
+        }
+        while (!failed) {
+            rc = msgsec_session_recv(s, got + have, total - have, &len);
+            if (rc != 0)
+                break;
+            have += len;
+        }
+        if (variant == 0) {
+            /* Everything before the tampered record, never its bytes. */
+            CU_ASSERT(have < total);
+            CU_ASSERT_EQUAL(memcmp(got, msg, have), 0);
+            CU_ASSERT(failed || rc == MSGSEC_ERR_INTEGRITY);
+            CU_ASSERT_EQUAL(msgsec_session_state(s), MSGSEC_STATE_FAILED);
+        } else {
+            CU_ASSERT_EQUAL(have, total);
+            CU_ASSERT_EQUAL(memcmp(got, msg, total), 0);
+            CU_ASSERT_EQUAL(rc, MSGSEC_ERR_CLOSED);
+            CU_ASSERT_EQUAL(msgsec_session_state(s), MSGSEC_STATE_CLOSED);
+        }
+        free(wire);
+        free(msg);
+        free(got);
+        unpair(c, s);
+    }
+}
+
 /* After warm-up, send and receive allocate nothing from the core. */
 static void test_no_steady_allocation(void)
 {
@@ -386,6 +435,7 @@ int main(void)
         {"largest message and too large", test_largest_message},
         {"backlog of large messages", test_backlog},
         {"stream framing", test_stream},
+        {"stream framing, large input: errors and close", test_stream_large_input},
         {"received message too large", test_receive_too_large},
         {"tampered record", test_tampered},
         {"replayed, dropped, reordered records", test_replay},
