@@ -40,11 +40,7 @@ static const char *const json_headers[] = {"Content-Type: application/json",
                                            "application/problem+json",
                                            NULL};
 
-typedef struct emu {
-    pid_t pid;
-    int port;
-    char root[64];
-} emu;
+typedef msgsec_test_aanf emu;
 
 static emu normal, slow, failing, shortkaf;
 static uint8_t k_af[32];
@@ -64,64 +60,17 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Starts the emulator with extra arguments; reads its announced port. */
+/* Starts the emulator with up to two extra arguments. */
 static int emu_start(emu *e, const char *a1, const char *a2)
 {
-    const char *bd = getenv("MSGSEC_TEST_BUILDDIR");
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/tools/msgsec-aanf", bd ? bd : ".");
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    e->pid = fork();
-    if (e->pid < 0)
-        return -1;
-    if (e->pid == 0) {
-        /* Gone with the test, however it ends. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        char *argv[] = {path, "--listen", "127.0.0.1:0", (char *)a1,
-                        (char *)a2, NULL};
-        execv(path, argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[256];
-    size_t n = 0;
-    while (n < sizeof(line) - 1 && !memchr(line, '\n', n)) {
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        if (poll(&p, 1, 10000) <= 0)
-            break;
-        ssize_t r = read(fds[0], line + n, sizeof(line) - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    line[n] = 0;
-    close(fds[0]);
-    if (sscanf(line, "listening on 127.0.0.1:%d", &e->port) != 1) {
-        fprintf(stderr, "emulator %s did not start: '%s'\n", path, line);
-        kill(e->pid, SIGKILL);
-        waitpid(e->pid, NULL, 0);
-        e->pid = 0;
-        return -1;
-    }
-    snprintf(e->root, sizeof(e->root), "http://127.0.0.1:%d", e->port);
-    return 0;
+    const char *args[] = {a1, a2, NULL};
+    return msgsec_test_aanf_start(e, NULL, args);
 }
 
-/* SIGTERM; 1 when it exited cleanly with status 0. */
+/* 1 when it exited cleanly with status 0. */
 static int emu_stop(emu *e)
 {
-    if (e->pid <= 0)
-        return 0;
-    kill(e->pid, SIGTERM);
-    int st = 0;
-    waitpid(e->pid, &st, 0);
-    e->pid = 0;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    return msgsec_test_aanf_stop(e);
 }
 
 static void url_of(const emu *e, const char *path, char *out, size_t cap)

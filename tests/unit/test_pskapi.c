@@ -697,11 +697,7 @@ static void test_incomplete_core(void)
 
 /* ------------------------------------------------- akma and the AAnF */
 
-typedef struct emu {
-    pid_t pid;
-    char root[64];
-    char log[512];
-} emu;
+typedef msgsec_test_aanf emu;
 
 #define MAX_EMUS 4
 static emu emus[MAX_EMUS]; /* static: a failed test never leaves one running */
@@ -747,72 +743,24 @@ static emu *emu_start(const char *first, ...)
             e = &emus[i];
     if (!e)
         return NULL;
-    memset(e, 0, sizeof(*e));
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/tools/msgsec-aanf", builddir());
-    char *argv[10] = {path, "--listen", "127.0.0.1:0"};
-    int argc = 3;
+    const char *args[9];
+    int argc = 0;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; argc < 9 && a; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
+    for (const char *a = first; argc < 8 && a; a = va_arg(ap, const char *))
+        args[argc++] = a;
     va_end(ap);
-    argv[argc] = NULL;
-    snprintf(e->log, sizeof(e->log), "%s/aanf-%d.log", tmpdir,
-             (int)(e - emus));
-    int lfd = open(e->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int fds[2];
-    if (lfd < 0 || pipe(fds) != 0)
-        return NULL;
-    e->pid = fork();
-    if (e->pid < 0) {
-        e->pid = 0;
-        return NULL;
-    }
-    if (e->pid == 0) {
-        dup2(fds[1], 1);
-        dup2(lfd, 2);
-        close(fds[0]);
-        close(fds[1]);
-        execv(path, argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    close(lfd);
-    char line[256];
-    size_t n = 0;
-    while (n < sizeof(line) - 1 && !memchr(line, '\n', n)) {
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        if (poll(&p, 1, 10000) <= 0)
-            break;
-        ssize_t r = read(fds[0], line + n, sizeof(line) - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    line[n] = 0;
-    close(fds[0]);
-    int port = 0;
-    if (sscanf(line, "listening on 127.0.0.1:%d", &port) != 1) {
-        fprintf(stderr, "emulator %s did not start: '%s'\n", path, line);
-        kill(e->pid, SIGKILL);
-        waitpid(e->pid, NULL, 0);
-        e->pid = 0;
-        return NULL;
-    }
-    snprintf(e->root, sizeof(e->root), "http://127.0.0.1:%d", port);
-    return e;
+    args[argc] = NULL;
+    char log[512];
+    snprintf(log, sizeof(log), "%s/aanf-%d.log", tmpdir, (int)(e - emus));
+    return msgsec_test_aanf_start(e, log, args) == 0 ? e : NULL;
 }
 
 static void emu_stop(emu *e)
 {
     if (!e)
         return;
-    if (e->pid > 0) {
-        kill(e->pid, SIGTERM);
-        waitpid(e->pid, NULL, 0);
-    }
-    e->pid = 0;
+    msgsec_test_aanf_stop(e);
     unlink(e->log);
 }
 

@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_FILES 256
@@ -177,4 +181,87 @@ int msgsec_test_pump(msgsec_session *client, msgsec_session *server)
         msgsec_session_state(server) == MSGSEC_STATE_ESTABLISHED)
         return 0;
     return MSGSEC_ERR_STATE;
+}
+
+int msgsec_test_aanf_start(msgsec_test_aanf *e, const char *log_path,
+                           const char *const *args)
+{
+    const char *bd = getenv("MSGSEC_TEST_BUILDDIR");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tools/msgsec-aanf", bd ? bd : ".");
+    char *argv[12] = {path, "--listen", "127.0.0.1:0"};
+    int argc = 3;
+    for (size_t i = 0; args && args[i] && argc < 11; i++)
+        argv[argc++] = (char *)args[i];
+    argv[argc] = NULL;
+
+    memset(e, 0, sizeof(*e));
+    int lfd = -1, fds[2];
+    if (log_path) {
+        snprintf(e->log, sizeof(e->log), "%s", log_path);
+        lfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (lfd < 0)
+            return -1;
+    }
+    if (pipe(fds) != 0) {
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    if (pid == 0) {
+        /* Gone with the test, however it ends. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        dup2(fds[1], 1);
+        if (lfd >= 0)
+            dup2(lfd, 2);
+        close(fds[0]);
+        close(fds[1]);
+        execv(path, argv);
+        _exit(127);
+    }
+    e->pid = (int)pid;
+    close(fds[1]);
+    if (lfd >= 0)
+        close(lfd);
+    char line[256];
+    size_t n = 0;
+    while (n < sizeof(line) - 1 && !memchr(line, '\n', n)) {
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        if (poll(&p, 1, 10000) <= 0)
+            break;
+        ssize_t r = read(fds[0], line + n, sizeof(line) - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    line[n] = 0;
+    close(fds[0]);
+    if (sscanf(line, "listening on 127.0.0.1:%d", &e->port) != 1) {
+        fprintf(stderr, "emulator %s did not start: '%s'\n", path, line);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        e->pid = 0;
+        return -1;
+    }
+    snprintf(e->root, sizeof(e->root), "http://127.0.0.1:%d", e->port);
+    return 0;
+}
+
+int msgsec_test_aanf_stop(msgsec_test_aanf *e)
+{
+    if (e->pid <= 0)
+        return 0;
+    kill(e->pid, SIGTERM);
+    int st = 0;
+    waitpid(e->pid, &st, 0);
+    e->pid = 0;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }

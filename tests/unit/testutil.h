@@ -44,4 +44,26 @@ msgsec_core *msgsec_test_core(const char *policy_text);
  */
 int msgsec_test_pump(msgsec_session *client, msgsec_session *server);
 
+/*
+ * An AAnF emulator ($MSGSEC_TEST_BUILDDIR/tools/msgsec-aanf) as a child
+ * process on 127.0.0.1 with an ephemeral port.
+ */
+typedef struct msgsec_test_aanf {
+    int pid;       /* 0 when not running */
+    int port;
+    char root[64]; /* "http://127.0.0.1:PORT", the apiRoot */
+    char log[512]; /* its standard error (a line per request), or "" */
+} msgsec_test_aanf;
+
+/*
+ * Starts the emulator with extra arguments (args NULL-terminated, at most
+ * 8; args itself may be NULL), its standard error into log_path (NULL:
+ * inherited), and reads the port it announces. The child dies with the
+ * test. Returns 0, or -1 with nothing left running.
+ */
+int msgsec_test_aanf_start(msgsec_test_aanf *e, const char *log_path,
+                           const char *const *args);
+/* Stops it by PID (SIGTERM, then waits). 1 when it exited with status 0. */
+int msgsec_test_aanf_stop(msgsec_test_aanf *e);
+
 #endif
