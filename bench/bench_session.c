@@ -38,101 +38,22 @@
 
 #include <openssl/crypto.h>
 
-#include <msgsec/msgsec.h>
-
-#include "benchutil.h"
+#include "benchsess.h"
 
 #define TARGET_HANDSHAKE 0.9
 #define TARGET_MESSAGE 0.9
 
-#define SERVICE "msgin5g"
-#define PEER_NAME "msgin5g.example.com"
-/* One pull takes a whole flight or a whole 16 KiB message. */
-#define WIRE_MAX (40 * 1024)
-
-static uint8_t wire[WIRE_MAX];
-
 static msgsec_core *core_new(const char *provider_dir, const char *role_keys,
                              const char *kex)
 {
-    char policy[1024], detail[512] = "";
+    char policy[1024];
     snprintf(policy, sizeof(policy),
              "[core]\nprovider_dir = %s\n"
              "[provider.tlstest]\n%skex = %s\n"
-             "[service." SERVICE "]\nuse = tlstest\nnegotiation = implicit\n",
+             "[service." MSGSEC_BENCH_SERVICE "]\nuse = tlstest\n"
+             "negotiation = implicit\n",
              provider_dir, role_keys, kex);
-    msgsec_core *core = NULL;
-    if (msgsec_core_new_from_string(policy, "<bench>", NULL, 0, &core, detail,
-                                    sizeof(detail)) != 0)
-        msgsec_bench_die(detail);
-    return core;
-}
-
-typedef struct cores {
-    msgsec_core *client, *server;
-    int framing;
-} cores;
-
-static msgsec_session *session(msgsec_core *core, int role, int framing)
-{
-    msgsec_session_config cfg = {.size = sizeof(cfg),
-                                 .framing = framing,
-                                 .peer_name = PEER_NAME};
-    msgsec_session *s = NULL;
-    if (msgsec_session_new(core, SERVICE, role, &cfg, &s) != 0)
-        msgsec_bench_die(msgsec_last_detail());
-    return s;
-}
-
-/* Moves a's output to b. Returns whether anything moved. */
-static int move(msgsec_session *a, msgsec_session *b)
-{
-    int moved = 0;
-    size_t n;
-    while ((n = msgsec_session_pull(a, wire, sizeof(wire))) > 0) {
-        moved = 1;
-        if (msgsec_session_feed(b, wire, n) != 0)
-            msgsec_bench_die(msgsec_session_detail(b));
-    }
-    return moved;
-}
-
-static void handshake(const cores *x, msgsec_session **c, msgsec_session **s)
-{
-    *c = session(x->client, MSGSEC_ROLE_CLIENT, x->framing);
-    *s = session(x->server, MSGSEC_ROLE_SERVER, x->framing);
-    int moved = 1;
-    while (moved) {
-        moved = move(*c, *s);
-        moved |= move(*s, *c);
-    }
-    if (msgsec_session_state(*c) != MSGSEC_STATE_ESTABLISHED ||
-        msgsec_session_state(*s) != MSGSEC_STATE_ESTABLISHED)
-        msgsec_bench_die("msgsec handshake did not complete");
-}
-
-static void op_handshake(void *arg)
-{
-    msgsec_session *c, *s;
-    handshake(arg, &c, &s);
-    msgsec_session_free(c);
-    msgsec_session_free(s);
-}
-
-/* msgsec and raw negotiate the same key exchange. */
-static void check_kex(const cores *x, msgsec_bench_raw *raw, int want_fs)
-{
-    msgsec_session *c, *s;
-    handshake(x, &c, &s);
-    msgsec_peer pc, ps;
-    if (msgsec_session_peer(c, &pc) != 0 || msgsec_session_peer(s, &ps) != 0 ||
-        strcmp(ps.identity, MSGSEC_BENCH_ID) != 0 ||
-        !(pc.caps & MSGSEC_CAP_FORWARD_SECRECY) != !want_fs ||
-        !(ps.caps & MSGSEC_CAP_FORWARD_SECRECY) != !want_fs)
-        msgsec_bench_die("msgsec: unexpected peer or key exchange mode");
-    msgsec_session_free(c);
-    msgsec_session_free(s);
-    msgsec_bench_raw_check_kex(raw, want_fs);
+    return msgsec_bench_core_new(policy);
 }
 
 typedef struct msg_arg {
@@ -146,7 +67,8 @@ static void op_message(void *arg)
 {
     msg_arg *a = arg;
     size_t got = 0;
-    if (msgsec_session_send(a->c, a->msg, a->len) != 0 || !move(a->c, a->s) ||
+    if (msgsec_session_send(a->c, a->msg, a->len) != 0 ||
+        !msgsec_bench_move(a->c, a->s) ||
         msgsec_session_recv(a->s, a->out, 16384, &got) != 0 ||
         got != a->len)
         msgsec_bench_die("msgsec message");
@@ -209,12 +131,14 @@ int main(int argc, char **argv)
            "sessions)\n");
     printf("  %-22s %12s %12s %8s\n", "mode", "msgsec", "raw", "ratio");
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-        cores x = {.client = core_new(dir, ckeys, modes[i].ckex),
-                   .server = core_new(dir, skeys, modes[i].skex)};
+        msgsec_bench_cores x = {
+            .client = core_new(dir, ckeys, modes[i].ckex),
+            .server = core_new(dir, skeys, modes[i].skex)};
         msgsec_bench_raw raw;
         msgsec_bench_raw_init(&raw, modes[i].psk_ke, 1);
-        check_kex(&x, &raw, !modes[i].psk_ke);
-        ok &= msgsec_bench_handshake_row(modes[i].name, op_handshake, &x, &raw,
+        msgsec_bench_check_kex(&x, MSGSEC_BENCH_ID, &raw, !modes[i].psk_ke);
+        ok &= msgsec_bench_handshake_row(modes[i].name,
+                                         msgsec_bench_op_handshake, &x, &raw,
                                          seconds, rounds, TARGET_HANDSHAKE);
         msgsec_bench_raw_free(&raw);
         msgsec_core_free(x.client);
@@ -222,17 +146,17 @@ int main(int argc, char **argv)
     }
 
     static const size_t sizes[] = {64, 1024, 16384};
-    cores x = {.client = core_new(dir, ckeys, "dhe"),
-               .server = core_new(dir, skeys, "dhe")};
+    msgsec_bench_cores x = {.client = core_new(dir, ckeys, "dhe"),
+                            .server = core_new(dir, skeys, "dhe")};
     msgsec_bench_raw raw;
     msgsec_bench_raw_init(&raw, 0, 1);
     msgsec_bench_rpair r;
     msgsec_bench_raw_handshake(&raw, &r);
     msgsec_session *mc, *msv, *sc, *ssv;
     x.framing = MSGSEC_FRAMING_MESSAGE;
-    handshake(&x, &mc, &msv);
+    msgsec_bench_handshake(&x, &mc, &msv);
     x.framing = MSGSEC_FRAMING_STREAM;
-    handshake(&x, &sc, &ssv);
+    msgsec_bench_handshake(&x, &sc, &ssv);
     uint8_t *msg = calloc(1, 16384), *out = malloc(16384 + 4),
             *buf = malloc(16384 + 4);
     if (!msg || !out || !buf)

@@ -315,17 +315,20 @@ static const char *provider_dir_for(const msgsec_policy *pol)
     return (env && *env) ? env : MSGSEC_PROVIDER_DIR;
 }
 
-static int decide_mandatory(const msgsec_policy *pol,
+static int decide_mandatory(const msgsec_core *core,
                             const msgsec_pol_provider *pp, char *note,
                             size_t len)
 {
+    const msgsec_policy *pol = core->policy;
     switch (pp->support) {
     case MSGSEC_SUPPORT_MANDATORY:
         return 1;
     case MSGSEC_SUPPORT_MANDATORY_IF_SEAL_CLIENT:
         msgsec_detail_set(note, len,
-                          "mandatory-if-seal-client: seal_client = %s, so %s",
+                          "mandatory-if-seal-client: seal client %s (%s), "
+                          "so %s",
                           pol->seal_client ? "yes" : "no",
+                          core->seal_client_why,
                           pol->seal_client ? "mandatory" : "optional");
         return pol->seal_client;
     default:
@@ -358,7 +361,7 @@ static int load_providers(msgsec_core *core)
             p->name = MSGSEC_NULL_PROVIDER; /* built in, optional */
         }
         char note[MSGSEC_DETAIL_MAX] = "";
-        p->mandatory = p->pol ? decide_mandatory(pol, p->pol, note,
+        p->mandatory = p->pol ? decide_mandatory(core, p->pol, note,
                                                  sizeof(note))
                               : 0;
         if (p->pol && p->pol->support == MSGSEC_SUPPORT_OFF) {
@@ -393,6 +396,46 @@ static int load_providers(msgsec_core *core)
         }
     }
     return 0;
+}
+
+/* `authorize` names a loaded provider that implements authorize(); else
+ * the core is unusable (POLICY_BAD_VALUE, like a bad value in the file). */
+static void compile_authorizer(msgsec_core *core, msgsec_csvc *svc)
+{
+    const msgsec_pol_service *ps = svc->pol;
+    int idx = msgsec_core_find_provider(core, ps->authorize);
+    char why[MSGSEC_DETAIL_MAX];
+    if (idx < 0) {
+        msgsec_detail_set(why, sizeof(why), "is not known to the core");
+    } else {
+        struct msgsec_pctx *p = &core->provs[idx];
+        if (p->status == MSGSEC_CONTINUE)
+            msgsec_detail_set(why, sizeof(why), "is off by policy");
+        else if (p->status != 0)
+            msgsec_detail_set(why, sizeof(why), "did not load: %s",
+                              p->detail);
+        else if (!p->d.authorize)
+            msgsec_detail_set(why, sizeof(why),
+                              "does not implement authorize (provider ABI "
+                              "%u.%u; authorize needs 1.2)",
+                              (unsigned)p->d.abi_major,
+                              (unsigned)p->d.abi_minor);
+        else {
+            svc->authz = p;
+            return;
+        }
+    }
+    msgsec_log(core, MSGSEC_LOG_ERROR,
+               "%s:%d: [service.%s] authorize: provider %s %s",
+               core->policy->file, ps->authorize_line, ps->name,
+               ps->authorize, why);
+    if (core->status == 0) {
+        core->status = MSGSEC_ERR_POLICY_BAD_VALUE;
+        msgsec_detail_set(core->detail, sizeof(core->detail),
+                          "%s:%d: [service.%s] authorize: provider %s %s",
+                          core->policy->file, ps->authorize_line, ps->name,
+                          ps->authorize, why);
+    }
 }
 
 static int compile_services(msgsec_core *core)
@@ -440,6 +483,8 @@ static int compile_services(msgsec_core *core)
                            pol->file, ps->use_line, ps->name, ps->use[u],
                            why);
         }
+        if (ps->authorize)
+            compile_authorizer(core, svc);
         if (svc->ncand == 0 && core->status == 0) {
             core->status = MSGSEC_ERR_POLICY_EMPTY_SERVICE;
             msgsec_detail_set(core->detail, sizeof(core->detail),
@@ -506,6 +551,8 @@ static int core_create(const char *path, const char *text, const char *name,
                           sink.first);
         goto fail;
     }
+    msgsec_policy_seal_client_why(core->policy, core->seal_client_why,
+                                  sizeof(core->seal_client_why));
     if ((rc = load_providers(core)) < 0 || (rc = compile_services(core)) < 0)
         goto fail;
     if (core->status != 0 && !(flags & MSGSEC_CORE_INSPECT)) {
@@ -633,4 +680,14 @@ MSGSEC_EXPORT int msgsec_core_explain(const msgsec_core *core,
         return MSGSEC_ERR_POLICY_UNKNOWN_SERVICE;
     }
     return msgsec_core_select(core, svc, offer, n, buf, len);
+}
+
+MSGSEC_EXPORT int msgsec_core_seal_client(const msgsec_core *core,
+                                          const char **why)
+{
+    if (!core)
+        return MSGSEC_ERR_INVALID_ARG;
+    if (why)
+        *why = core->seal_client_why;
+    return core->policy->seal_client;
 }

@@ -61,6 +61,8 @@ MSGSEC_HIDDEN void msgsec_detail_vset(char *buf, size_t len, const char *fmt,
 /* Sets the calling thread's msgsec_last_detail(). */
 MSGSEC_HIDDEN void msgsec_thread_detail_vset(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
+MSGSEC_HIDDEN void msgsec_thread_detail_set(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* Appends to what buf holds. */
 MSGSEC_HIDDEN void msgsec_detail_append(char *buf, size_t len, const char *fmt,
@@ -108,7 +110,16 @@ typedef struct msgsec_pol_service {
     int framing;          /* enum msgsec_framing; default message */
     int allow_insecure;   /* -1: as [core] says; else 0/1 */
     int allow_insecure_line;
+    char *authorize;      /* provider answering msgsec_authz, or NULL */
+    int authorize_line;
 } msgsec_pol_service;
+
+/* [core] seal_client as written. */
+enum msgsec_seal_client_mode {
+    MSGSEC_SEAL_CLIENT_AUTO = 0,
+    MSGSEC_SEAL_CLIENT_YES = 1,
+    MSGSEC_SEAL_CLIENT_NO = 2
+};
 
 typedef struct msgsec_policy {
     char *file;           /* path or name given for diagnostics */
@@ -116,8 +127,13 @@ typedef struct msgsec_policy {
     int provider_dir_line;
     int allow_insecure;   /* [core] allow_insecure, default 0 */
     int allow_insecure_line;
-    int seal_client;      /* [core] seal_client, default 0 */
-    int seal_client_line;
+    int seal_client;      /* "the UE has a SEAL client", decided: 0/1 */
+    int seal_client_mode; /* enum msgsec_seal_client_mode; default auto */
+    int seal_client_line; /* of [core] seal_client; 0 when absent */
+    /* auto and yes: the first key of a [provider.*] section not off that
+     * is km_uri or val_user_id (NULL when none), and its section. */
+    const msgsec_kv *seal_client_key;
+    const struct msgsec_pol_provider *seal_client_by;
     msgsec_pol_provider *providers;
     size_t nproviders;
     msgsec_pol_service *services;
@@ -152,6 +168,12 @@ MSGSEC_HIDDEN int msgsec_policy_load(const msgsec_mem *mem, const char *path,
                                      int check_file, msgsec_diag_sink *sink,
                                      msgsec_policy **out);
 MSGSEC_HIDDEN void msgsec_policy_free(const msgsec_mem *mem, msgsec_policy *p);
+
+/* Why seal_client is what it is, naming the key and FILE:LINE that
+ * decided, into buf (e.g. "seal_client = auto (default) and
+ * [provider.seal-tlspsk] sets km_uri at FILE:LINE"). */
+MSGSEC_HIDDEN void msgsec_policy_seal_client_why(const msgsec_policy *p,
+                                                 char *buf, size_t len);
 
 /* Checks that fd is a regular file owned by root or the effective user and
  * not writable by group or others. 0, or MSGSEC_ERR_POLICY_UNSAFE_FILE with
@@ -202,13 +224,14 @@ MSGSEC_HIDDEN const msgsec_provider *msgsec_null_provider(void);
 
 enum msgsec_waiter_kind {
     MSGSEC_WAITER_SESSION = 1,
-    MSGSEC_WAITER_PSK_LOOKUP = 2
+    MSGSEC_WAITER_PSK_LOOKUP = 2, /* a msgsec_pcall (pcall.h) */
+    MSGSEC_WAITER_AUTHZ = 3       /* a msgsec_pcall (pcall.h) */
 };
 
 /*
- * The head of what a provider knows as a msgsec_psession: a session or a
- * PSK look-up both start with it, so that the session upcalls can tell
- * them apart and one wake list serves both. woken, linked and wake_next
+ * The head of what a provider knows as a msgsec_psession: a session, a
+ * PSK look-up and an authorization check all start with it, so that the
+ * session upcalls can tell them apart and one wake list serves all. woken, linked and wake_next
  * are guarded by core->wake_mu.
  */
 typedef struct msgsec_waiter {
@@ -228,6 +251,7 @@ typedef struct msgsec_csvc {
     size_t ncand;
     int allow_insecure; /* decided */
     int framing;        /* decided: message or stream */
+    struct msgsec_pctx *authz; /* loaded provider of `authorize`, or NULL */
 } msgsec_csvc;
 
 struct msgsec_core {
@@ -239,8 +263,9 @@ struct msgsec_core {
     size_t nprovs;
     msgsec_csvc *svcs;
     size_t nsvcs;
-    int status;         /* 0 or MSGSEC_ERR_PROVIDER_MANDATORY */
+    int status;         /* 0 or the first problem (msgsec_core_status()) */
     char detail[MSGSEC_DETAIL_MAX];
+    char seal_client_why[MSGSEC_DETAIL_MAX];
     msgsec_upcalls up;
 
     /* Pending look-ups: woken sessions, signalled on wake_fd. */
@@ -303,10 +328,8 @@ MSGSEC_HIDDEN void msgsec_waiter_forget(msgsec_core *core, msgsec_waiter *w);
 MSGSEC_HIDDEN int msgsec_waiter_wait(msgsec_core *core, msgsec_waiter *w,
                                      int timeout_ms);
 
-/* PSK look-ups (pskapi.c): the session upcalls on a look-up's handle, and
- * what msgsec_core_dispatch() does with a woken one. */
-MSGSEC_HIDDEN void msgsec_psk_up_detail(msgsec_psession *ps, const char *msg);
-MSGSEC_HIDDEN const char *msgsec_psk_up_service(msgsec_psession *ps);
-MSGSEC_HIDDEN void msgsec_psk_dispatched(msgsec_waiter *w);
+/* A session's core and policy service (for msgsec_session_authorize()). */
+MSGSEC_HIDDEN msgsec_core *msgsec_session_core(const msgsec_session *s);
+MSGSEC_HIDDEN const char *msgsec_session_service(const msgsec_session *s);
 
 #endif /* MSGSEC_INTERNAL_H */

@@ -39,6 +39,9 @@ const msgsec_provider *msgsec_null_provider(void)
  * ABI major 1 that can exist. */
 #define DESCRIPTOR_MIN_SIZE                                                    \
     (offsetof(msgsec_provider, close) + sizeof(((msgsec_provider *)0)->close))
+/* Offset just past a descriptor field. */
+#define FIELD_END(f)                                                           \
+    (offsetof(msgsec_provider, f) + sizeof(((msgsec_provider *)0)->f))
 /* Sanity bounds on values read from a module. */
 #define DESCRIPTOR_MAX_SIZE 65536u
 #define STATE_MAX_SIZE (16u * 1024 * 1024)
@@ -156,6 +159,12 @@ int msgsec_loader_validate(const msgsec_provider *d, msgsec_provider *copy,
     msgsec_provider c;
     memset(&c, 0, sizeof(c));
     memcpy(&c, d, d->size < sizeof(c) ? d->size : sizeof(c));
+    /* An operation is there only when the whole pointer is: a size ending
+     * inside one leaves it absent rather than half copied. */
+    if (d->size < FIELD_END(psk_resolve))
+        c.psk_resolve = NULL;
+    if (d->size < FIELD_END(authorize))
+        c.authorize = NULL;
 
     uint32_t unknown = c.critical_caps & ~(uint32_t)MSGSEC_CAP_KNOWN_MASK;
     if (unknown) {

@@ -10,6 +10,9 @@ core_libmsgsec_core_la_SOURCES = \
 	core/core.c \
 	core/session.c \
 	core/pskapi.c \
+	core/pcall.c \
+	core/pcall.h \
+	core/authz.c \
 	core/negotiate.c \
 	core/negotiate.h \
 	plugins/null/null.c

@@ -937,8 +937,19 @@ static int build_core(pctx *c, msgsec_policy *p, const loc_section *s)
             if (parse_bool(c, s, k, &p->allow_insecure) == 0)
                 p->allow_insecure_line = k->line;
         } else if (strcmp(k->name, "seal_client") == 0) {
-            if (parse_bool(c, s, k, &p->seal_client) == 0)
-                p->seal_client_line = k->line;
+            if (strcmp(k->value, "auto") == 0)
+                p->seal_client_mode = MSGSEC_SEAL_CLIENT_AUTO;
+            else if (strcmp(k->value, "yes") == 0)
+                p->seal_client_mode = MSGSEC_SEAL_CLIENT_YES;
+            else if (strcmp(k->value, "no") == 0)
+                p->seal_client_mode = MSGSEC_SEAL_CLIENT_NO;
+            else {
+                report(c, k->line, MSGSEC_ERR_POLICY_BAD_VALUE,
+                       "[%s] seal_client: \"%s\" is not auto, yes or no",
+                       s->raw, k->value);
+                continue;
+            }
+            p->seal_client_line = k->line;
         } else {
             report(c, k->line, MSGSEC_ERR_POLICY_UNKNOWN_KEY,
                    "[%s] %s: unknown key (known: provider_dir, "
@@ -1236,6 +1247,41 @@ out:
     return rc;
 }
 
+/* authorize = PROVIDER: a declared provider not switched off (whether it
+ * loads and can authorize is checked when a core is built). */
+static int service_authorize(pctx *c, const msgsec_policy *p,
+                             msgsec_pol_service *ps, const loc_section *s,
+                             const loc_key *k)
+{
+    const char *v = k->value;
+    const msgsec_pol_provider *pp = find_provider(p, v);
+    if (!v[0]) {
+        report(c, k->line, MSGSEC_ERR_POLICY_BAD_VALUE,
+               "[%s] authorize: empty; name the provider that answers for "
+               "the UE service IDs, or remove the key",
+               s->raw);
+        return 0;
+    }
+    if (!pp && strcmp(v, MSGSEC_NULL_PROVIDER) != 0) {
+        report(c, k->line, MSGSEC_ERR_POLICY_UNKNOWN_PROVIDER,
+               "[%s] authorize: provider \"%s\" is not declared (no "
+               "[provider.%s])",
+               s->raw, v, v);
+        return 0;
+    }
+    if (pp && pp->support == MSGSEC_SUPPORT_OFF) {
+        report(c, k->line, MSGSEC_ERR_POLICY_BAD_VALUE,
+               "[%s] authorize: provider \"%s\" has support = off (line %d)",
+               s->raw, v, pp->support_line);
+        return 0;
+    }
+    ps->authorize = msgsec_mem_strdup(c->mem, v);
+    if (!ps->authorize)
+        return MSGSEC_ERR_NOMEM;
+    ps->authorize_line = k->line;
+    return 0;
+}
+
 static int build_service(pctx *c, msgsec_policy *p, msgsec_pol_service *ps,
                          const loc_section *s)
 {
@@ -1284,10 +1330,12 @@ static int build_service(pctx *c, msgsec_policy *p, msgsec_pol_service *ps,
                 ps->allow_insecure = b;
                 ps->allow_insecure_line = k->line;
             }
+        } else if (strcmp(k->name, "authorize") == 0) {
+            MSGSEC_GUARD(service_authorize(c, p, ps, s, k));
         } else {
             report(c, k->line, MSGSEC_ERR_POLICY_UNKNOWN_KEY,
                    "[%s] %s: unknown key (known: use, negotiation, require, "
-                   "framing, allow_insecure)",
+                   "framing, allow_insecure, authorize)",
                    s->raw, k->name);
         }
     }
@@ -1296,6 +1344,58 @@ static int build_service(pctx *c, msgsec_policy *p, msgsec_pol_service *ps,
                "[%s]: no use key; name the providers this service uses",
                s->raw);
     return 0;
+}
+
+/*
+ * "The UE has a SEAL client": as [core] seal_client says, or with auto
+ * (the default) when a provider section that is not off names the SEAL
+ * client's key-management server (km_uri) or its VAL user (val_user_id).
+ * The first such key in file order is kept as the reason.
+ */
+static void decide_seal_client(msgsec_policy *p)
+{
+    for (size_t i = 0; i < p->nproviders && !p->seal_client_key; i++) {
+        const msgsec_pol_provider *pp = &p->providers[i];
+        if (pp->support == MSGSEC_SUPPORT_OFF)
+            continue;
+        for (size_t k = 0; k < pp->nkeys; k++) {
+            /* An empty value names no server and no user. */
+            if ((strcmp(pp->keys[k].key, "km_uri") == 0 ||
+                 strcmp(pp->keys[k].key, "val_user_id") == 0) &&
+                pp->keys[k].value[0]) {
+                p->seal_client_key = &pp->keys[k];
+                p->seal_client_by = pp;
+                break;
+            }
+        }
+    }
+    if (p->seal_client_mode == MSGSEC_SEAL_CLIENT_AUTO)
+        p->seal_client = p->seal_client_key != NULL;
+    else
+        p->seal_client = p->seal_client_mode == MSGSEC_SEAL_CLIENT_YES;
+}
+
+void msgsec_policy_seal_client_why(const msgsec_policy *p, char *buf,
+                                   size_t len)
+{
+    static const char *const words[] = {"auto", "yes", "no"};
+    const char *word = words[p->seal_client_mode];
+    if (p->seal_client_line)
+        msgsec_detail_set(buf, len, "seal_client = %s at %s:%d", word,
+                          p->file, p->seal_client_line);
+    else
+        msgsec_detail_set(buf, len, "seal_client = %s (the default)", word);
+    if (p->seal_client_mode != MSGSEC_SEAL_CLIENT_AUTO)
+        return;
+    if (p->seal_client_key)
+        msgsec_detail_append(buf, len, ", and [provider.%s] sets %s at %s:%d",
+                             p->seal_client_by->name,
+                             p->seal_client_key->key, p->file,
+                             p->seal_client_key->line);
+    else
+        msgsec_detail_append(buf, len,
+                             ", and no [provider.*] section that is not off "
+                             "sets km_uri or val_user_id");
 }
 
 /* Builds the policy from the located sections; every problem reported. */
@@ -1328,6 +1428,7 @@ static int build(pctx *c, loc *L, msgsec_policy *p)
         if (s->kind == SK_SERVICE)
             MSGSEC_GUARD(build_service(c, p, &p->services[s->index], s));
     }
+    decide_seal_client(p);
     return 0;
 }
 
@@ -1349,6 +1450,7 @@ void msgsec_policy_free(const msgsec_mem *mem, msgsec_policy *p)
     for (size_t i = 0; p->services && i < p->nservices; i++) {
         msgsec_pol_service *ps = &p->services[i];
         msgsec_mem_strfree(mem, ps->name);
+        msgsec_mem_strfree(mem, ps->authorize);
         for (size_t u = 0; ps->use && u < ps->nuse; u++)
             msgsec_mem_strfree(mem, ps->use[u]);
         msgsec_mem_free(mem, ps->use, ps->nuse * sizeof(*ps->use));

@@ -36,6 +36,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
+#include "pcall.h"
 #include "negotiate.h"
 
 /* Largest message (message framing) or single send (stream framing). */
@@ -295,10 +296,11 @@ static msgsec_session *from_ps(msgsec_psession *ps)
     return (msgsec_session *)ps;
 }
 
-/* A PSK look-up's handle rather than a session's. */
+/* A PSK look-up's or an authorization check's handle (a msgsec_pcall)
+ * rather than a session's. */
 static int is_lookup(msgsec_psession *ps)
 {
-    return ((const msgsec_waiter *)ps)->kind == MSGSEC_WAITER_PSK_LOOKUP;
+    return ((const msgsec_waiter *)ps)->kind != MSGSEC_WAITER_SESSION;
 }
 
 static msgsec_psession *to_ps(msgsec_session *s)
@@ -316,7 +318,7 @@ static void up_session_detail(msgsec_psession *ps, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (is_lookup(ps)) {
-        msgsec_psk_up_detail(ps, msg);
+        msgsec_pcall_up_detail(ps, msg);
         return;
     }
     msgsec_session *s = from_ps(ps);
@@ -380,7 +382,8 @@ static int up_session_role(msgsec_psession *ps)
 
 static const char *up_session_service(msgsec_psession *ps)
 {
-    return is_lookup(ps) ? msgsec_psk_up_service(ps) : svc_name(from_ps(ps));
+    return is_lookup(ps) ? msgsec_pcall_up_service(ps)
+                         : svc_name(from_ps(ps));
 }
 
 static const char *up_session_peer_name(msgsec_psession *ps)
@@ -1482,6 +1485,16 @@ MSGSEC_EXPORT int msgsec_session_peer(const msgsec_session *s,
     return 0;
 }
 
+msgsec_core *msgsec_session_core(const msgsec_session *s)
+{
+    return s->core;
+}
+
+const char *msgsec_session_service(const msgsec_session *s)
+{
+    return svc_name(s);
+}
+
 MSGSEC_EXPORT const char *msgsec_session_provider(const msgsec_session *s)
 {
     return s && s->prov ? s->prov->name : NULL;
@@ -1562,8 +1575,8 @@ MSGSEC_EXPORT int msgsec_core_dispatch(msgsec_core *core, msgsec_ready_cb cb,
         if (!w)
             break;
         count++;
-        if (w->kind == MSGSEC_WAITER_PSK_LOOKUP) {
-            msgsec_psk_dispatched(w);
+        if (w->kind != MSGSEC_WAITER_SESSION) {
+            msgsec_pcall_dispatched(w);
             continue;
         }
         msgsec_session *s = (msgsec_session *)w;

@@ -82,6 +82,14 @@ void msgsec_thread_detail_vset(const char *fmt, va_list ap)
     msgsec_detail_vset(thread_detail, sizeof(thread_detail), fmt, ap);
 }
 
+void msgsec_thread_detail_set(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    msgsec_thread_detail_vset(fmt, ap);
+    va_end(ap);
+}
+
 MSGSEC_EXPORT const char *msgsec_last_detail(void)
 {
     return thread_detail;

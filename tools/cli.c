@@ -157,6 +157,28 @@ int msgsec_cli_open_core(const char *path, int verbose, msgsec_core **out)
     return MSGSEC_EXIT_OK;
 }
 
+void msgsec_cli_print_seal_client(const msgsec_core *core)
+{
+    const char *why = "";
+    int yes = msgsec_core_seal_client(core, &why);
+
+    printf("seal client: %s (%s)\n", yes > 0 ? "yes" : "no", why);
+}
+
+void msgsec_cli_print_authorize(const msgsec_core *core, const char *service)
+{
+    const char *by = msgsec_core_service_authorizer(core, service);
+
+    if (by)
+        printf("authorize: %s (answers whether a client's UE service ID is "
+               "associated with its identity)\n",
+               by);
+    else
+        printf("authorize: none (no authorize key in [service.%s]: no "
+               "authorization required)\n",
+               service);
+}
+
 int msgsec_cli_finish(int status)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -65,6 +65,12 @@ const char *msgsec_cli_default_policy(void);
  */
 int msgsec_cli_open_core(const char *path, int verbose, msgsec_core **out);
 
+/* "seal client: yes|no (REASON)": the policy's decision whether the UE has
+ * a SEAL client, with the key and FILE:LINE that made it. */
+void msgsec_cli_print_seal_client(const msgsec_core *core);
+/* "authorize: PROVIDER (...)" or "authorize: none (...)" for service. */
+void msgsec_cli_print_authorize(const msgsec_core *core, const char *service);
+
 /* Flushes stdout; MSGSEC_EXIT_INTERNAL when writing failed, else status. */
 int msgsec_cli_finish(int status);
 

@@ -28,6 +28,7 @@
 #define MAX_CONNS 4096
 #define READ_CHUNK 16384
 #define H2_MAX_STREAMS 1000
+#define AUTH_MAX 4352     /* an Authorization header: scheme and token */
 
 static const char preface[] = NGHTTP2_CLIENT_MAGIC;
 #define PREFACE_LEN (sizeof(preface) - 1)
@@ -48,6 +49,7 @@ typedef struct stream {
     char path[1024];
     char ctype[256];
     int has_ctype;
+    char *auth; /* AUTH_MAX bytes when present; may hold a bearer token */
     int bad; /* a header too long to keep */
     int dispatched;
     buf body;
@@ -280,7 +282,7 @@ static void flush(conn *c)
     conn_update(c);
 }
 
-static const char *reason_phrase(int status)
+const char *msgsec_h2s_reason(int status)
 {
     switch (status) {
     case 100: return "Continue";
@@ -300,15 +302,16 @@ static const char *reason_phrase(int status)
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
-    default: return "Status";
+    default: return NULL;
     }
 }
 
 static void h1_send(conn *c, msgsec_h2s_response *r, int close_after)
 {
-    char head[512];
+    char head[1024];
+    const char *reason = msgsec_h2s_reason(r->status);
     int n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n", r->status,
-                     reason_phrase(r->status));
+                     reason ? reason : "Status");
     if (r->status != 204 && r->status >= 200)
         n += snprintf(head + n, sizeof(head) - (size_t)n,
                       "Content-Length: %zu\r\n", r->body_len);
@@ -318,6 +321,12 @@ static void h1_send(conn *c, msgsec_h2s_response *r, int close_after)
     if (r->allow)
         n += snprintf(head + n, sizeof(head) - (size_t)n, "Allow: %s\r\n",
                       r->allow);
+    if (r->www_authenticate)
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "WWW-Authenticate: %s\r\n", r->www_authenticate);
+    if (r->no_store)
+        n += snprintf(head + n, sizeof(head) - (size_t)n,
+                      "Cache-Control: no-store\r\nPragma: no-cache\r\n");
     if (close_after)
         n += snprintf(head + n, sizeof(head) - (size_t)n,
                       "Connection: close\r\n");
@@ -365,7 +374,7 @@ static void h2_send(conn *c, int32_t id, msgsec_h2s_response *r)
     char status[8], clen[24];
     snprintf(status, sizeof(status), "%d", r->status);
     snprintf(clen, sizeof(clen), "%zu", r->body_len);
-    nghttp2_nv nv[4] = {NV(":status", status)};
+    nghttp2_nv nv[7] = {NV(":status", status)};
     size_t n = 1;
     if (r->status != 204) {
         nghttp2_nv x = NV("content-length", clen);
@@ -378,6 +387,16 @@ static void h2_send(conn *c, int32_t id, msgsec_h2s_response *r)
     if (r->allow) {
         nghttp2_nv x = NV("allow", r->allow);
         nv[n++] = x;
+    }
+    if (r->www_authenticate) {
+        nghttp2_nv x = NV("www-authenticate", r->www_authenticate);
+        nv[n++] = x;
+    }
+    if (r->no_store) {
+        nghttp2_nv x = NV("cache-control", "no-store"),
+                   y = NV("pragma", "no-cache");
+        nv[n++] = x;
+        nv[n++] = y;
     }
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_read_body};
     int has_body = r->status != 204 && r->body_len > 0;
@@ -396,13 +415,15 @@ static void h2_send(conn *c, int32_t id, msgsec_h2s_response *r)
 
 /* Calls the handler and sends (or schedules) its answer. */
 static void dispatch(conn *c, int32_t stream_id, const char *method,
-                     const char *path, const char *ctype, const uint8_t *body,
-                     size_t body_len, int error, int close_after)
+                     const char *path, const char *ctype, const char *auth,
+                     const uint8_t *body, size_t body_len, int error,
+                     int close_after)
 {
     server *s = c->srv;
     msgsec_h2s_request rq = {.method = method,
                              .path = path,
                              .content_type = ctype,
+                             .authorization = auth,
                              .body = body ? body : (const uint8_t *)"",
                              .body_len = body_len,
                              .proto = c->mode == MODE_H2 ? 20 : 11,
@@ -449,6 +470,10 @@ static void stream_free(conn *c, stream *st)
     if (st->rbody) {
         OPENSSL_cleanse(st->rbody, st->rlen);
         free(st->rbody);
+    }
+    if (st->auth) {
+        OPENSSL_cleanse(st->auth, AUTH_MAX);
+        free(st->auth);
     }
     free(st);
 }
@@ -502,6 +527,10 @@ static int h2_on_header(nghttp2_session *h2, const nghttp2_frame *f,
     else if (namelen == 12 && memcmp(name, "content-type", 12) == 0) {
         copy_field(st->ctype, sizeof(st->ctype), value, valuelen, &st->bad);
         st->has_ctype = 1;
+    } else if (namelen == 13 && memcmp(name, "authorization", 13) == 0) {
+        if (!st->auth && !(st->auth = malloc(AUTH_MAX)))
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        copy_field(st->auth, AUTH_MAX, value, valuelen, &st->bad);
     }
     return 0;
 }
@@ -538,7 +567,7 @@ static int h2_on_frame(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
                                                           : 0;
     dispatch(c, st->id, st->method[0] ? st->method : "?",
              st->path[0] ? st->path : "?", st->has_ctype ? st->ctype : NULL,
-             st->body.p, st->body.len, error, 0);
+             st->auth, st->body.p, st->body.len, error, 0);
     return 0;
 }
 
@@ -605,13 +634,128 @@ static int token_char(int ch)
 /* Answers a request that cannot be read further, then closes. */
 static void h1_fail(conn *c, int status, const char *method, const char *path)
 {
-    dispatch(c, 0, method, path, NULL, NULL, 0, status, 1);
+    dispatch(c, 0, method, path, NULL, NULL, NULL, 0, status, 1);
+}
+
+/*
+ * Answers the request whose head (head_len bytes with the final CRLFCRLF)
+ * starts c->in; head is a writable copy. 1 when it was consumed, 0 when
+ * parsing must stop (an error answered, or the body still coming).
+ */
+static int h1_request(conn *c, char *head, size_t head_len)
+{
+    server *s = c->srv;
+    /* Request line: METHOD SP TARGET SP HTTP/1.x CRLF */
+    char *line_end = strstr(head, "\r\n");
+    *line_end = 0;
+    char *sp1 = strchr(head, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp1 || !sp2 || sp1 == head || sp2 == sp1 + 1 ||
+        sp1 - head > 15) {
+        h1_fail(c, 400, "?", "?");
+        return 0;
+    }
+    *sp1 = 0;
+    *sp2 = 0;
+    const char *method = head, *target = sp1 + 1, *version = sp2 + 1;
+    for (const char *q = method; *q; q++)
+        if (!token_char((unsigned char)*q)) {
+            h1_fail(c, 400, "?", "?");
+            return 0;
+        }
+    for (const char *q = target; *q; q++)
+        if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
+            h1_fail(c, 400, method, "?");
+            return 0;
+        }
+    int http10 = strcmp(version, "HTTP/1.0") == 0;
+    if (!http10 && strcmp(version, "HTTP/1.1") != 0) {
+        h1_fail(c, 400, method, target);
+        return 0;
+    }
+
+    /* Headers. */
+    const char *ctype = NULL, *auth = NULL;
+    long long clen = -1;
+    int chunked = 0, close_after = http10, expect = 0, bad = 0;
+    for (char *h = line_end + 2; *h && !bad;) {
+        char *e = strstr(h, "\r\n");
+        if (e)
+            *e = 0;
+        char *colon = strchr(h, ':');
+        if (!colon || colon == h) {
+            bad = 1;
+            break;
+        }
+        *colon = 0;
+        for (const char *q = h; *q; q++)
+            if (!token_char((unsigned char)*q))
+                bad = 1;
+        char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t vl = strlen(v);
+        while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            v[--vl] = 0;
+        if (strcasecmp(h, "content-length") == 0) {
+            char *x;
+            errno = 0;
+            long long n = strtoll(v, &x, 10);
+            if (!*v || *x || n < 0 || errno || (clen >= 0 && n != clen))
+                bad = 1;
+            clen = n;
+        } else if (strcasecmp(h, "transfer-encoding") == 0) {
+            chunked = 1;
+        } else if (strcasecmp(h, "content-type") == 0) {
+            ctype = v;
+        } else if (strcasecmp(h, "authorization") == 0) {
+            auth = v;
+        } else if (strcasecmp(h, "connection") == 0) {
+            if (strcasecmp(v, "close") == 0)
+                close_after = 1;
+            else if (strcasecmp(v, "keep-alive") == 0)
+                close_after = 0;
+        } else if (strcasecmp(h, "expect") == 0) {
+            expect = strcasecmp(v, "100-continue") == 0;
+        }
+        h = e ? e + 2 : h + strlen(h);
+    }
+    if (bad) {
+        h1_fail(c, 400, method, target);
+        return 0;
+    }
+    int wants_body = strcmp(method, "POST") == 0 ||
+                     strcmp(method, "PUT") == 0 ||
+                     strcmp(method, "PATCH") == 0;
+    if (chunked || (wants_body && clen < 0)) {
+        h1_fail(c, 411, method, target);
+        return 0;
+    }
+    if (clen < 0)
+        clen = 0;
+    if ((unsigned long long)clen > s->cfg->max_body) {
+        h1_fail(c, 413, method, target);
+        return 0;
+    }
+    if (c->in.len - head_len < (size_t)clen) {
+        if (expect && !c->h1_continued) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            c->h1_continued = 1;
+            if (buf_add(&c->out, cont, sizeof(cont) - 1) != 0)
+                conn_kill(c);
+        }
+        return 0; /* the body is still coming */
+    }
+    c->h1_continued = 0;
+    dispatch(c, 0, method, target, ctype, auth, c->in.p + head_len,
+             (size_t)clen, 0, close_after);
+    buf_consume(&c->in, head_len + (size_t)clen);
+    return 1;
 }
 
 /* Parses and answers complete requests in c->in. */
 static void h1_process(conn *c)
 {
-    server *s = c->srv;
     while (!c->dead && !c->h1_busy && !c->closing && c->in.len > 0) {
         /* Refuse at once what cannot start a request line (a TLS
          * ClientHello, binary noise) rather than wait for a header end. */
@@ -633,111 +777,11 @@ static void h1_process(conn *c)
         char head[H1_HEAD_MAX + 1];
         memcpy(head, c->in.p, head_len - 2);
         head[head_len - 2] = 0;
-
-        /* Request line: METHOD SP TARGET SP HTTP/1.x CRLF */
-        char *line_end = strstr(head, "\r\n");
-        *line_end = 0;
-        char *sp1 = strchr(head, ' ');
-        char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-        if (!sp1 || !sp2 || sp1 == head || sp2 == sp1 + 1 ||
-            sp1 - head > 15) {
-            h1_fail(c, 400, "?", "?");
-            return;
-        }
-        *sp1 = 0;
-        *sp2 = 0;
-        const char *method = head, *target = sp1 + 1, *version = sp2 + 1;
-        for (const char *q = method; *q; q++)
-            if (!token_char((unsigned char)*q)) {
-                h1_fail(c, 400, "?", "?");
-                return;
-            }
-        for (const char *q = target; *q; q++)
-            if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
-                h1_fail(c, 400, method, "?");
-                return;
-            }
-        int http10 = strcmp(version, "HTTP/1.0") == 0;
-        if (!http10 && strcmp(version, "HTTP/1.1") != 0) {
-            h1_fail(c, 400, method, target);
-            return;
-        }
-
-        /* Headers. */
-        const char *ctype = NULL;
-        long long clen = -1;
-        int chunked = 0, close_after = http10, expect = 0, bad = 0;
-        for (char *h = line_end + 2; *h && !bad;) {
-            char *e = strstr(h, "\r\n");
-            if (e)
-                *e = 0;
-            char *colon = strchr(h, ':');
-            if (!colon || colon == h) {
-                bad = 1;
-                break;
-            }
-            *colon = 0;
-            for (const char *q = h; *q; q++)
-                if (!token_char((unsigned char)*q))
-                    bad = 1;
-            char *v = colon + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            size_t vl = strlen(v);
-            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-                v[--vl] = 0;
-            if (strcasecmp(h, "content-length") == 0) {
-                char *x;
-                errno = 0;
-                long long n = strtoll(v, &x, 10);
-                if (!*v || *x || n < 0 || errno || (clen >= 0 && n != clen))
-                    bad = 1;
-                clen = n;
-            } else if (strcasecmp(h, "transfer-encoding") == 0) {
-                chunked = 1;
-            } else if (strcasecmp(h, "content-type") == 0) {
-                ctype = v;
-            } else if (strcasecmp(h, "connection") == 0) {
-                if (strcasecmp(v, "close") == 0)
-                    close_after = 1;
-                else if (strcasecmp(v, "keep-alive") == 0)
-                    close_after = 0;
-            } else if (strcasecmp(h, "expect") == 0) {
-                expect = strcasecmp(v, "100-continue") == 0;
-            }
-            h = e ? e + 2 : h + strlen(h);
-        }
-        if (bad) {
-            h1_fail(c, 400, method, target);
-            return;
-        }
-        int wants_body = strcmp(method, "POST") == 0 ||
-                         strcmp(method, "PUT") == 0 ||
-                         strcmp(method, "PATCH") == 0;
-        if (chunked || (wants_body && clen < 0)) {
-            h1_fail(c, 411, method, target);
-            return;
-        }
-        if (clen < 0)
-            clen = 0;
-        if ((unsigned long long)clen > s->cfg->max_body) {
-            h1_fail(c, 413, method, target);
-            return;
-        }
-        if (c->in.len - head_len < (size_t)clen) {
-            if (expect && !c->h1_continued) {
-                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                c->h1_continued = 1;
-                if (buf_add(&c->out, cont, sizeof(cont) - 1) != 0)
-                    conn_kill(c);
-            }
-            return; /* the body is still coming */
-        }
-        c->h1_continued = 0;
-        dispatch(c, 0, method, target, ctype, c->in.p + head_len,
-                 (size_t)clen, 0, close_after);
+        /* The head may hold a bearer token. */
+        int more = h1_request(c, head, head_len);
         OPENSSL_cleanse(head, sizeof(head));
-        buf_consume(&c->in, head_len + (size_t)clen);
+        if (!more)
+            return;
     }
 }
 

@@ -17,6 +17,7 @@ typedef struct msgsec_h2s_request {
     const char *method;
     const char *path;         /* request target as sent */
     const char *content_type; /* NULL when absent */
+    const char *authorization; /* NULL when absent; may hold a secret */
     const uint8_t *body;      /* body_len bytes (NUL-terminated) */
     size_t body_len;
     int proto;                /* 11 (HTTP/1.x) or 20 (HTTP/2) */
@@ -32,6 +33,10 @@ typedef struct msgsec_h2s_response {
     int status;
     const char *content_type; /* static string or NULL */
     const char *allow;        /* Allow header (405), static string or NULL */
+    /* WWW-Authenticate header (401), static string or NULL */
+    const char *www_authenticate;
+    int no_store;             /* Cache-Control: no-store, Pragma: no-cache
+                                 (answers holding credentials) */
     uint8_t *body;
     size_t body_len;
     unsigned delay_ms;        /* send the answer this much later */
@@ -47,6 +52,9 @@ typedef struct msgsec_h2s_config {
     void *arg;
     FILE *announce;      /* "listening on HOST:PORT" goes here */
 } msgsec_h2s_config;
+
+/* The reason phrase of a status (RFC 9110), NULL for one not listed. */
+const char *msgsec_h2s_reason(int status);
 
 /*
  * Listens, announces the actual address, serves until SIGTERM or SIGINT

@@ -6,9 +6,6 @@
  * purpose. Keys are held in memory only and never logged. See
  * msgsec-aanf(1).
  */
-#include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +18,7 @@
 #include <msgsec/http.h>
 #include <msgsec/kdf.h>
 
-#include "h2server.h"
+#include "emu.h"
 
 #define BUCKETS 4096
 #define MAX_ENTRIES 1000000
@@ -39,10 +36,8 @@ typedef struct entry {
 typedef struct aanf {
     msgsec_aanf_settings set;
     msgsec_kdf *kdf;
+    msgsec_emu emu; /* listen address, --delay-ms, --fail-status, --garbage */
     long expiry;
-    unsigned delay_ms;
-    int fail_status;
-    int garbage;
     int wrong_kaf_length;
     entry *tab[BUCKETS];
     size_t count;
@@ -118,90 +113,6 @@ static void store_clear(aanf *a)
 
 /* ---------------------------------------------------------- answers */
 
-static const char *title_of(int status)
-{
-    switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
-    }
-}
-
-static void set_body(msgsec_h2s_response *rs, int status, const char *ctype,
-                     const char *text, size_t len)
-{
-    rs->status = status;
-    rs->content_type = ctype;
-    rs->body = malloc(len ? len : 1);
-    if (!rs->body) {
-        rs->status = 500;
-        rs->content_type = NULL;
-        rs->body_len = 0;
-        return;
-    }
-    memcpy(rs->body, text, len);
-    rs->body_len = len;
-}
-
-/* A ProblemDetails answer (TS 29.500 causes where one applies). */
-static void problem(aanf *a, msgsec_h2s_response *rs, int status,
-                    const char *cause, const char *detail,
-                    const msgsec_aanf_fault *f)
-{
-    msgsec_aanf_problem p = {.status = status};
-    snprintf(p.title, sizeof(p.title), "%s", title_of(status));
-    if (cause)
-        snprintf(p.cause, sizeof(p.cause), "%s", cause);
-    if (detail)
-        snprintf(p.detail, sizeof(p.detail), "%s", detail);
-    if (f && f->param[0]) {
-        snprintf(p.invalid_params[0].param, sizeof(p.invalid_params[0].param),
-                 "%s", f->param);
-        snprintf(p.invalid_params[0].reason,
-                 sizeof(p.invalid_params[0].reason), "%s", f->reason);
-        p.n_invalid_params = 1;
-    }
-    char out[BODY_CAP];
-    size_t n;
-    if (msgsec_aanf_encode_problem(&a->set, &p, out, sizeof(out), &n) != 0) {
-        rs->status = status;
-        return;
-    }
-    set_body(rs, status, MSGSEC_AANF_MEDIA_PROBLEM, out, n);
-}
-
-/* 400 for a body that does not decode. */
-static void bad_body(aanf *a, msgsec_h2s_response *rs, int rc,
-                     const msgsec_aanf_fault *f, char *note, size_t note_len)
-{
-    if (rc != MSGSEC_ERR_BAD_FRAME) {
-        problem(a, rs, 500, "SYSTEM_FAILURE", "cannot decode the request",
-                NULL);
-        snprintf(note, note_len, "decoding failed: out of memory");
-        return;
-    }
-    const char *cause = f->kind == MSGSEC_AANF_FAULT_MISSING
-                            ? "MANDATORY_IE_MISSING"
-                        : f->kind == MSGSEC_AANF_FAULT_INCORRECT
-                            ? "MANDATORY_IE_INCORRECT"
-                            : "INVALID_MSG_FORMAT";
-    char text[256];
-    msgsec_aanf_fault_text(f, text, sizeof(text));
-    problem(a, rs, 400, cause, text, f);
-    snprintf(note, note_len, "%s", text);
-}
-
 static void retrieve(aanf *a, const msgsec_h2s_request *rq,
                      msgsec_h2s_response *rs, int nef, char *note,
                      size_t note_len)
@@ -211,22 +122,23 @@ static void retrieve(aanf *a, const msgsec_h2s_request *rq,
     int rc = msgsec_aanf_decode_key_request(&a->set, rq->body, rq->body_len,
                                             &kr, &f);
     if (rc != 0) {
-        bad_body(a, rs, rc, &f, note, note_len);
+        msgsec_emu_bad_input(rs, rc, &f, note, note_len);
         return;
     }
     int w = snprintf(note, note_len, "aKId=%s afId=%s%s", kr.a_kid, kr.af_id,
                      kr.anon_ind ? " anonInd" : "");
     size_t used = w < 0 ? 0 : (size_t)w < note_len ? (size_t)w : note_len - 1;
-    rs->delay_ms = a->delay_ms;
-    if (a->fail_status) {
-        problem(a, rs, a->fail_status, NULL,
+    rs->delay_ms = a->emu.delay_ms;
+    if (a->emu.fail_status) {
+        msgsec_emu_problem(rs, a->emu.fail_status, NULL,
                 "failure requested by --fail-status", NULL);
         snprintf(note + used, note_len - used, " (--fail-status)");
         return;
     }
-    if (a->garbage) {
+    if (a->emu.garbage) {
         static const char junk[] = "{\"kaf\":\"0011223344";
-        set_body(rs, 200, MSGSEC_AANF_MEDIA_JSON, junk, sizeof(junk) - 1);
+        msgsec_emu_set_body(rs, 200, MSGSEC_AANF_MEDIA_JSON, junk,
+                            sizeof(junk) - 1);
         snprintf(note + used, note_len - used, " (--garbage)");
         return;
     }
@@ -251,7 +163,8 @@ static void retrieve(aanf *a, const msgsec_h2s_request *rq,
                                &fqlen, ua, NULL) != 0 ||
         msgsec_akma_derive_k_af_fqdn(a->kdf, e->k_akma, sizeof(e->k_akma),
                                      fqdn, fqlen, ua, kd.kaf) != 0) {
-        problem(a, rs, 500, "SYSTEM_FAILURE", "K_AF derivation failed", NULL);
+        msgsec_emu_problem(rs, 500, "SYSTEM_FAILURE", "K_AF derivation failed",
+                           NULL);
         snprintf(note + used, note_len - used, " (derivation failed)");
         return;
     }
@@ -266,8 +179,8 @@ static void retrieve(aanf *a, const msgsec_h2s_request *rq,
     rc = msgsec_aanf_encode_key_data(&a->set, &kd, out, sizeof(out), &n);
     msgsec_aanf_clear(&kd, sizeof(kd));
     if (rc != 0) {
-        problem(a, rs, 500, "SYSTEM_FAILURE", "cannot encode the answer",
-                NULL);
+        msgsec_emu_problem(rs, 500, "SYSTEM_FAILURE",
+                           "cannot encode the answer", NULL);
         return;
     }
     if (a->wrong_kaf_length) {
@@ -279,7 +192,7 @@ static void retrieve(aanf *a, const msgsec_h2s_request *rq,
             n -= 2;
         }
     }
-    set_body(rs, 200, MSGSEC_AANF_MEDIA_JSON, out, n);
+    msgsec_emu_set_body(rs, 200, MSGSEC_AANF_MEDIA_JSON, out, n);
     OPENSSL_cleanse(out, sizeof(out));
     char when[MSGSEC_AANF_DATETIME_SIZE];
     msgsec_aanf_datetime_format(e->created + a->expiry, when);
@@ -295,7 +208,7 @@ static void reg(aanf *a, const msgsec_h2s_request *rq,
     int rc = msgsec_aanf_decode_key_info(&a->set, rq->body, rq->body_len,
                                          &ki, &f);
     if (rc != 0) {
-        bad_body(a, rs, rc, &f, note, note_len);
+        msgsec_emu_bad_input(rs, rc, &f, note, note_len);
         return;
     }
     /* A new K_AKMA replaces the UE's old context (and the same A-KID). */
@@ -306,7 +219,8 @@ static void reg(aanf *a, const msgsec_h2s_request *rq,
     entry *e = a->count < MAX_ENTRIES ? calloc(1, sizeof(*e)) : NULL;
     if (!e) {
         msgsec_aanf_clear(&ki, sizeof(ki));
-        problem(a, rs, 500, "INSUFFICIENT_RESOURCES", "store full", NULL);
+        msgsec_emu_problem(rs, 500, "INSUFFICIENT_RESOURCES", "store full",
+                           NULL);
         snprintf(note, note_len, "store full");
         return;
     }
@@ -327,11 +241,11 @@ static void reg(aanf *a, const msgsec_h2s_request *rq,
              ki.supi[0] ? "supi" : "gpsi", ki.supi[0] ? ki.supi : ki.gpsi);
     msgsec_aanf_clear(&ki, sizeof(ki));
     if (rc != 0) {
-        problem(a, rs, 500, "SYSTEM_FAILURE", "cannot encode the answer",
-                NULL);
+        msgsec_emu_problem(rs, 500, "SYSTEM_FAILURE",
+                           "cannot encode the answer", NULL);
         return;
     }
-    set_body(rs, 200, MSGSEC_AANF_MEDIA_JSON, out, n);
+    msgsec_emu_set_body(rs, 200, MSGSEC_AANF_MEDIA_JSON, out, n);
     OPENSSL_cleanse(out, sizeof(out));
 }
 
@@ -343,7 +257,7 @@ static void remove_ctx(aanf *a, const msgsec_h2s_request *rq,
     int rc = msgsec_aanf_decode_ctx_remove(&a->set, rq->body, rq->body_len,
                                            &cr, &f);
     if (rc != 0) {
-        bad_body(a, rs, rc, &f, note, note_len);
+        msgsec_emu_bad_input(rs, rc, &f, note, note_len);
         return;
     }
     size_t n = remove_ue(a, cr.supi, "");
@@ -353,7 +267,6 @@ static void remove_ctx(aanf *a, const msgsec_h2s_request *rq,
 
 static enum op path_op(const char *path)
 {
-    size_t n = strcspn(path, "?");
     static const struct {
         const char *path;
         enum op op;
@@ -362,20 +275,9 @@ static enum op path_op(const char *path)
                {MSGSEC_AANF_PATH_REMOVE, OP_REMOVE},
                {MSGSEC_NEF_PATH_RETRIEVE, OP_NEF_RETRIEVE}};
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (strlen(ops[i].path) == n && strncmp(path, ops[i].path, n) == 0)
+        if (msgsec_emu_path_is(path, ops[i].path))
             return ops[i].op;
     return OP_NONE;
-}
-
-/* A log-safe, bounded copy of text from the network. */
-static void clean(char *dst, size_t cap, const char *src)
-{
-    size_t i = 0;
-    for (; src[i] && i + 1 < cap; i++)
-        dst[i] = ((unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f)
-                     ? '?'
-                     : src[i];
-    dst[i] = 0;
 }
 
 static void handle(void *arg, const msgsec_h2s_request *rq,
@@ -384,27 +286,18 @@ static void handle(void *arg, const msgsec_h2s_request *rq,
     aanf *a = arg;
     char note[768] = "";
     enum op op = path_op(rq->path);
-    if (rq->error == 411) {
-        problem(a, rs, 411, "INCORRECT_LENGTH", "a Content-Length is required",
-                NULL);
-    } else if (rq->error == 413) {
-        char d[96];
-        snprintf(d, sizeof(d), "the body exceeds %d bytes",
-                 MSGSEC_AANF_BODY_MAX);
-        problem(a, rs, 413, NULL, d, NULL);
-    } else if (rq->error) {
-        problem(a, rs, 400, "INVALID_MSG_FORMAT", "malformed HTTP request",
-                NULL);
+    if (msgsec_emu_request_error(rq, rs, MSGSEC_AANF_BODY_MAX)) {
+        /* answered */
     } else if (op == OP_NONE) {
-        problem(a, rs, 404, "RESOURCE_URI_STRUCTURE_NOT_FOUND",
-                "no such resource", NULL);
+        msgsec_emu_problem(rs, 404, "RESOURCE_URI_STRUCTURE_NOT_FOUND",
+                           "no such resource", NULL);
     } else if (strcmp(rq->method, "POST") != 0) {
-        problem(a, rs, 405, NULL, "only POST is allowed here", NULL);
+        msgsec_emu_problem(rs, 405, NULL, "only POST is allowed here", NULL);
         rs->allow = "POST";
     } else if (!msgsec_http_media_type_is(rq->content_type,
                                           MSGSEC_AANF_MEDIA_JSON)) {
-        problem(a, rs, 415, NULL, "the body must be " MSGSEC_AANF_MEDIA_JSON,
-                NULL);
+        msgsec_emu_problem(rs, 415, NULL,
+                           "the body must be " MSGSEC_AANF_MEDIA_JSON, NULL);
     } else if (op == OP_REGISTER) {
         reg(a, rq, rs, note, sizeof(note));
     } else if (op == OP_REMOVE) {
@@ -412,15 +305,7 @@ static void handle(void *arg, const msgsec_h2s_request *rq,
     } else {
         retrieve(a, rq, rs, op == OP_NEF_RETRIEVE, note, sizeof(note));
     }
-    char method[24], path[160], shown[sizeof(note)];
-    clean(method, sizeof(method), rq->method);
-    clean(path, sizeof(path), rq->path);
-    clean(shown, sizeof(shown), note);
-    fprintf(stderr, "%s %s %s %s -> %d%s%s%s\n", rq->peer,
-            rq->proto == 20 ? "h2c" : "http/1.1", method, path, rs->status,
-            shown[0] ? " " : "", shown,
-            rs->delay_ms ? " (delayed)" : "");
-    fflush(stderr);
+    msgsec_emu_log(rq, rs, note);
 }
 
 /* ------------------------------------------------------------ main */
@@ -443,126 +328,60 @@ static const char usage_text[] =
     "  --help                  this text\n"
     "  --version               the version\n";
 
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "msgsec-aanf: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'msgsec-aanf --help'.\n");
-    va_end(ap);
-    return 2;
-}
-
 int main(int argc, char **argv)
 {
-    enum {
-        O_LISTEN = 256, O_EXPIRY, O_KEYENC, O_AFID, O_DELAY, O_FAIL,
-        O_GARBAGE, O_WRONG, O_HELP, O_VERSION
-    };
+    enum { O_EXPIRY = MSGSEC_EMU_O_OWN, O_KEYENC, O_AFID, O_WRONG };
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, O_LISTEN},
+        MSGSEC_EMU_OPTIONS,
         {"expiry", required_argument, NULL, O_EXPIRY},
         {"key-encoding", required_argument, NULL, O_KEYENC},
         {"afid-format", required_argument, NULL, O_AFID},
-        {"delay-ms", required_argument, NULL, O_DELAY},
-        {"fail-status", required_argument, NULL, O_FAIL},
-        {"garbage", no_argument, NULL, O_GARBAGE},
         {"wrong-kaf-length", no_argument, NULL, O_WRONG},
-        {"help", no_argument, NULL, O_HELP},
-        {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0}};
     static aanf a; /* large (the hash table): not on the stack */
-    const char *listen = NULL, *reason;
+    const char *reason;
     long v;
+    a.emu.prog = "msgsec-aanf";
+    a.emu.usage = usage_text;
     msgsec_aanf_settings_default(&a.set);
     a.expiry = 3600;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c, rc;
+    while ((c = msgsec_emu_getopt(&a.emu, argc, argv, opts, &rc)) != -1) {
         switch (c) {
-        case O_LISTEN:
-            listen = optarg;
-            break;
         case O_EXPIRY:
-            if (parse_long(optarg, 1, 10L * 366 * 86400, &v) != 0)
-                return usage_error("--expiry %s: seconds from 1 to 10 years",
-                                   optarg);
+            if (msgsec_emu_parse_long(optarg, 1, 10L * 366 * 86400, &v) != 0)
+                return msgsec_emu_usage_error(
+                    &a.emu, "--expiry %s: seconds from 1 to 10 years", optarg);
             a.expiry = v;
             break;
         case O_KEYENC:
             if (msgsec_aanf_settings_set(&a.set, MSGSEC_AANF_KEY_KEY_ENCODING,
                                          optarg, &reason) != 0)
-                return usage_error("--key-encoding %s: must be hex or base64",
-                                   optarg);
+                return msgsec_emu_usage_error(
+                    &a.emu, "--key-encoding %s: must be hex or base64",
+                    optarg);
             break;
         case O_AFID:
             if (msgsec_aanf_settings_set(&a.set, MSGSEC_AANF_KEY_AFID_FORMAT,
                                          optarg, &reason) != 0)
-                return usage_error("--afid-format %s: must be fqdn-ua or fqdn",
-                                   optarg);
+                return msgsec_emu_usage_error(
+                    &a.emu, "--afid-format %s: must be fqdn-ua or fqdn",
+                    optarg);
             break;
-        case O_DELAY:
-            if (parse_long(optarg, 0, 600000, &v) != 0)
-                return usage_error("--delay-ms %s: 0 to 600000", optarg);
-            a.delay_ms = (unsigned)v;
-            break;
-        case O_FAIL:
-            if (parse_long(optarg, 400, 599, &v) != 0)
-                return usage_error("--fail-status %s: a status from 400 to 599",
-                                   optarg);
-            a.fail_status = (int)v;
-            break;
-        case O_GARBAGE:
-            a.garbage = 1;
-            break;
-        case O_WRONG:
+        default: /* O_WRONG */
             a.wrong_kaf_length = 1;
             break;
-        case O_HELP:
-            fputs(usage_text, stdout);
-            return 0;
-        case O_VERSION:
-            printf("msgsec-aanf %s\n", PACKAGE_VERSION);
-            return 0;
-        default:
-            fprintf(stderr, "Try 'msgsec-aanf --help'.\n");
-            return 2;
         }
     }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
-    if (!listen)
-        return usage_error("%s", "--listen HOST:PORT is required");
+    if (rc != MSGSEC_EMU_CONTINUE)
+        return rc;
 
     if (msgsec_kdf_new(&a.kdf) != 0) {
         fprintf(stderr, "msgsec-aanf: cannot set up the KDF (SHA-256)\n");
         return 1;
     }
-    msgsec_h2s_config cfg = {.listen = listen,
-                             .max_body = MSGSEC_AANF_BODY_MAX,
-                             .handler = handle,
-                             .arg = &a,
-                             .announce = stdout};
-    char err[256] = "";
-    int rc = msgsec_h2s_run(&cfg, err, sizeof(err));
-    if (rc != 0)
-        fprintf(stderr, "msgsec-aanf: %s\n", err);
-    else
-        fprintf(stderr, "msgsec-aanf: stopped\n");
+    rc = msgsec_emu_serve(&a.emu, MSGSEC_AANF_BODY_MAX, handle, &a);
     store_clear(&a);
     msgsec_kdf_free(a.kdf);
-    return rc == 0 ? 0 : 1;
+    return rc;
 }

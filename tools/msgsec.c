@@ -272,7 +272,9 @@ static int cmd_providers(const msgsec_cli_command *cmd, int argc, char **argv)
     if (rc != MSGSEC_EXIT_OK)
         return rc;
 
-    printf("policy %s\n\n", o.policy);
+    printf("policy %s\n", o.policy);
+    msgsec_cli_print_seal_client(core);
+    putchar('\n');
     n = msgsec_core_provider_count(core);
     for (size_t i = 0; i < n; i++) {
         msgsec_provider_info pi;
@@ -510,6 +512,8 @@ static int explain(const msgsec_cli_command *cmd, const policy_opts *o)
         if (buf[len - 1] != '\n')
             putchar('\n');
     }
+    msgsec_cli_print_authorize(core, o->service);
+    msgsec_cli_print_seal_client(core);
     if (sel >= 0) {
         msgsec_provider_info pi;
         if (msgsec_core_provider_info(core, (size_t)sel, &pi) == 0)

@@ -6,9 +6,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -401,6 +405,87 @@ int64_t msgsec_net_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void msgsec_net_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+int msgsec_net_signalfd(const int *sigs)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    for (const int *s = sigs; *s; s++)
+        sigaddset(&set, *s);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    for (const int *s = sigs; *s; s++)
+        if (signal(*s, SIG_DFL) == SIG_ERR)
+            return -1;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int msgsec_net_epoll(int epfd, int fd, void *ptr, uint32_t events, int op)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = events;
+    ev.data.ptr = ptr;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int msgsec_net_linger_step(int fd, msgsec_netbuf *out, int *phase)
+{
+    if (*phase != MSGSEC_NET_DRAINING) {
+        int rc = msgsec_net_flush(fd, out);
+        if (rc < 0)
+            return rc;
+    }
+    if (*phase == MSGSEC_NET_FINISHING && out->len == 0) {
+        *phase = MSGSEC_NET_DRAINING;
+        if (shutdown(fd, SHUT_WR) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+int msgsec_net_accept(int lfd, char *addr, size_t n)
+{
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int one = 1;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            /* Handshakes are small back-and-forth writes. */
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            msgsec_net_addr_text((struct sockaddr *)&ss, len, addr, n);
+            return fd;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return -errno;
+    }
+}
+
+uint32_t msgsec_net_watch_mask(int phase, int reading, size_t out_len)
+{
+    uint32_t want = 0;
+    if (phase == MSGSEC_NET_DRAINING ||
+        (phase == MSGSEC_NET_ACTIVE && reading))
+        want |= EPOLLIN;
+    if (out_len > 0 && phase != MSGSEC_NET_DRAINING)
+        want |= EPOLLOUT;
+    return want;
 }
 
 int msgsec_net_open_core(const char *cmd, const char *policy,

@@ -1,6 +1,7 @@
 /*
  * netio.h - sockets, byte buffers and peer reporting shared by the
- * diagnostic pair `msgsec serve` and `msgsec connect`.
+ * diagnostic pair `msgsec serve` and `msgsec connect` and by the MSGin5G
+ * examples (tools/libmsgsec-netio, an internal library).
  *
  * The library is sans-IO: these helpers are where the tool meets the
  * network. They use only the public API <msgsec/msgsec.h>.
@@ -101,6 +102,53 @@ int msgsec_net_exit_for(int code);
 
 /* Monotonic clock in milliseconds. */
 int64_t msgsec_net_now_ms(void);
+
+/* One line on standard output, at once: scripts follow it live. */
+void msgsec_net_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Blocks the signals of sigs (a 0-ended list) and returns a non-blocking
+ * signalfd for them, or -1 with errno. Their actions are reset to the
+ * default: an ignored signal (a shell starts background jobs with SIGINT
+ * ignored) never reaches a signalfd, and blocked, the default action cannot
+ * strike. Call it before any thread starts (a core's provider threads), so
+ * that threads inherit the mask.
+ */
+int msgsec_net_signalfd(const int *sigs);
+
+/* Adds, changes (op EPOLL_CTL_ADD, _MOD) or removes (_DEL) fd in the epoll
+ * set epfd, the event pointing at ptr. 0, or -1 with errno. */
+int msgsec_net_epoll(int epfd, int fd, void *ptr, uint32_t events, int op);
+
+/*
+ * The end of a server's connection: ACTIVE, then FINISHING (its last bytes,
+ * a close or an alert, are written out), then DRAINING (our side shut
+ * down; what the peer still sends is read and dropped until it closes, so
+ * that closing the socket does not reset the connection and destroy those
+ * last bytes in transit).
+ */
+enum msgsec_net_phase {
+    MSGSEC_NET_ACTIVE = 0,
+    MSGSEC_NET_FINISHING,
+    MSGSEC_NET_DRAINING
+};
+
+/* Writes out what out holds (unless DRAINING) and moves a FINISHING
+ * connection whose bytes are all out to DRAINING. 0, or -errno: the
+ * connection is to be ended. */
+int msgsec_net_linger_step(int fd, msgsec_netbuf *out, int *phase);
+
+/*
+ * Accepts one connection on the non-blocking listening socket lfd (the new
+ * socket non-blocking, close-on-exec, TCP_NODELAY) and writes its address
+ * as text into addr. Returns the descriptor, 0 when none is waiting, or
+ * -errno (e.g. -EMFILE: out of descriptors; pause accepting for a while).
+ */
+int msgsec_net_accept(int lfd, char *addr, size_t n);
+
+/* The epoll events a connection needs: input while reading (or draining),
+ * output while bytes wait (unless draining). */
+uint32_t msgsec_net_watch_mask(int phase, int reading, size_t out_len);
 
 /*
  * Opens the core of a diagnostic command: as msgsec_cli_open_core(), then

@@ -48,7 +48,11 @@
 #define DETAIL_MAX 2048
 
 enum src_kind { SRC_LISTEN = 1, SRC_CORE, SRC_SIGNAL, SRC_CONN };
-enum conn_phase { PH_ACTIVE = 0, PH_FINISHING, PH_DRAINING };
+enum conn_phase {
+    PH_ACTIVE = MSGSEC_NET_ACTIVE,
+    PH_FINISHING = MSGSEC_NET_FINISHING,
+    PH_DRAINING = MSGSEC_NET_DRAINING
+};
 
 /* What an epoll event points at; first member of each owner. */
 typedef struct ev_src {
@@ -134,39 +138,21 @@ const char msgsec_serve_usage[] =
     "3 a mandatory provider did not load (or, with --once, the session\n"
     "failed), 4 I/O error (e.g. the address is in use).\n";
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* One report line on standard output, at once: scripts follow it live. */
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    fflush(stdout);
-}
+#define say msgsec_net_say
 
 /* --------------------------------------------------------- epoll set */
 
 static int ep_set(server *srv, int fd, ev_src *src, uint32_t events, int op)
 {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.events = events;
-    ev.data.ptr = src;
-    return epoll_ctl(srv->epfd, op, fd, &ev);
+    return msgsec_net_epoll(srv->epfd, fd, src, events, op);
 }
 
 /* Registers the events c needs now: input unless the peer is behind with
  * its answers, output while bytes wait. */
 static void conn_watch(conn *c)
 {
-    uint32_t want = 0;
-    if (c->phase == PH_DRAINING ||
-        (c->phase == PH_ACTIVE && c->out.len < OUT_HIGH))
-        want |= EPOLLIN;
-    if (c->out.len > 0 && c->phase != PH_DRAINING)
-        want |= EPOLLOUT;
+    uint32_t want =
+        msgsec_net_watch_mask(c->phase, c->out.len < OUT_HIGH, c->out.len);
     if (want != c->events &&
         ep_set(c->srv, c->fd, &c->src, want, EPOLL_CTL_MOD) == 0)
         c->events = want;
@@ -246,26 +232,16 @@ static void conn_finish(conn *c)
  * when c ended. */
 static int conn_progress(conn *c)
 {
-    int rc;
+    int rc = msgsec_net_linger_step(c->fd, &c->out, &c->phase);
 
-    if (c->phase == PH_ACTIVE || c->phase == PH_FINISHING) {
-        rc = msgsec_net_flush(c->fd, &c->out);
-        if (rc < 0) {
-            if (c->phase == PH_ACTIVE) {
-                say("failed %s: %s: write: %s\n", c->addr,
-                    msgsec_error_name(MSGSEC_ERR_IO), strerror(-rc));
-                c->status = MSGSEC_EXIT_INTERNAL;
-            }
-            conn_end(c);
-            return -1;
+    if (rc < 0) {
+        if (c->phase == PH_ACTIVE) {
+            say("failed %s: %s: write: %s\n", c->addr,
+                msgsec_error_name(MSGSEC_ERR_IO), strerror(-rc));
+            c->status = MSGSEC_EXIT_INTERNAL;
         }
-    }
-    if (c->phase == PH_FINISHING && c->out.len == 0) {
-        c->phase = PH_DRAINING;
-        if (shutdown(c->fd, SHUT_WR) < 0) {
-            conn_end(c);
-            return -1;
-        }
+        conn_end(c);
+        return -1;
     }
     conn_watch(c);
     return 0;
@@ -551,12 +527,11 @@ static void conn_event(conn *c, uint32_t events)
 
 /* --------------------------------------------------------- accepting */
 
-static void accept_one(server *srv, int fd, const struct sockaddr *sa,
-                       socklen_t salen)
+static void accept_one(server *srv, int fd, const char *addr)
 {
     conn *c = calloc(1, sizeof(*c));
     msgsec_session_config cfg;
-    int one = 1, rc;
+    int rc;
 
     if (!c) {
         msgsec_cli_error("serve: no memory for a connection");
@@ -566,8 +541,7 @@ static void accept_one(server *srv, int fd, const struct sockaddr *sa,
     c->src.kind = SRC_CONN;
     c->srv = srv;
     c->fd = fd;
-    msgsec_net_addr_text(sa, salen, c->addr, sizeof(c->addr));
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.size = sizeof(cfg);
@@ -607,22 +581,18 @@ static void accept_one(server *srv, int fd, const struct sockaddr *sa,
 static void accept_all(server *srv)
 {
     while (srv->lfd >= 0 && srv->nconns < srv->max_conns) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &len,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        char addr[MSGSEC_NET_ADDR_MAX];
+        int fd = msgsec_net_accept(srv->lfd, addr, sizeof(addr));
+        if (fd == 0)
+            return;
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
             /* Out of descriptors or memory: pause instead of spinning. */
-            msgsec_cli_error("serve: accept: %s", strerror(errno));
+            msgsec_cli_error("serve: accept: %s", strerror(-fd));
             listen_on(srv, 0);
             srv->accept_retry = msgsec_net_now_ms() + 100;
             return;
         }
-        accept_one(srv, fd, (struct sockaddr *)&ss, len);
+        accept_one(srv, fd, addr);
         if (srv->once) {
             srv->served = 1;
             stop_listening(srv);
@@ -865,24 +835,11 @@ static int serve(server *srv, const serve_opts *o, const char *host,
                  const char *port)
 {
     char err[MSGSEC_NET_ERR_MAX], addr[MSGSEC_NET_ADDR_MAX];
-    sigset_t sigs;
+    static const int sigs[] = {SIGTERM, SIGINT, 0};
     int rc;
 
-    /* Blocked before the core exists, so that provider threads inherit
-     * the mask and the signals reach only the signalfd. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
-        (srv->sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-        msgsec_cli_error("serve: signalfd: %s", strerror(errno));
-        return MSGSEC_EXIT_INTERNAL;
-    }
-    /* An ignored signal is discarded before the signalfd could see it,
-     * and a shell starts background jobs with SIGINT ignored. Blocked,
-     * the default action cannot strike. */
-    if (signal(SIGTERM, SIG_DFL) == SIG_ERR ||
-        signal(SIGINT, SIG_DFL) == SIG_ERR) {
+    /* Before the core exists: its provider threads inherit the mask. */
+    if ((srv->sfd = msgsec_net_signalfd(sigs)) < 0) {
         msgsec_cli_error("serve: signalfd: %s", strerror(errno));
         return MSGSEC_EXIT_INTERNAL;
     }

@@ -10,21 +10,17 @@
  *      AAnF (Naanf_AKMA_ApplicationKey_Get, or the NEF's 3gpp-akma
  *      retrieve) through the SDK's HTTP client without blocking (the
  *      session is pending meanwhile) and caches it per (A-KID, afId) until
- *      its expiry (kafcache.c).
+ *      its expiry (<msgsec/keycache.h>).
  *
  * The TLS work is the SDK's engine (<msgsec/tlspsk.h>); this file supplies
  * keys, maps failures to their own codes and reports the peer. Only the
  * provider ABI and the SDK are used. Policy keys: see akma_keys[] and
  * msgsec-akma(7).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -32,11 +28,12 @@
 #include <msgsec/akma_keys.h>
 #include <msgsec/http.h>
 #include <msgsec/kdf.h>
+#include <msgsec/keycache.h>
+#include <msgsec/provcfg.h>
 #include <msgsec/provider.h>
 #include <msgsec/tlsprov.h>
 #include <msgsec/tlspsk.h>
 
-#include "kafcache.h"
 
 #define AKMA_VERSION "1.0"
 /* TS 33.535 Annex B: the PSK identity prefix and the TLS 1.2 hint. */
@@ -46,13 +43,10 @@
 
 #define DEFAULT_CACHE_SIZE 10000
 #define MAX_TIMEOUT_MS 600000L
-#define KEY_FILE_MAX 256
 
 /* TLS alert descriptions named in details. */
 #define ALERT_INTERNAL_ERROR 80
 #define ALERT_UNKNOWN_PSK_IDENTITY 115
-
-enum tls_mode { TLS_13 = 0, TLS_12_13 = 1, TLS_12 = 2 };
 
 typedef struct akma_pd {
     const msgsec_upcalls *up;
@@ -61,8 +55,7 @@ typedef struct akma_pd {
     msgsec_akid_settings akid_set;
     msgsec_aanf_settings aanf_set;
     msgsec_tlspsk_ctx *tls;
-    int tls_mode;
-    uint16_t tls12_cipher; /* the one TLS 1.2 suite (Ua* of TLS 1.2) */
+    msgsec_provcfg_tls tlsset; /* its tls12_cipher is Ua* of TLS 1.2 */
     char af_fqdn[MSGSEC_AKMA_FQDN_MAX + 1];
 
     /* UE role. */
@@ -79,7 +72,7 @@ typedef struct akma_pd {
     char afid13[MSGSEC_AANF_AFID_MAX + 1];
     char afid12[MSGSEC_AANF_AFID_MAX + 1];
     msgsec_http_client *http;
-    msgsec_kafc *cache;
+    msgsec_keycache *cache;
 } akma_pd;
 
 /* Begins with the SDK's session part (<msgsec/tlsprov.h>): connection,
@@ -91,7 +84,7 @@ typedef struct akma_st {
     char fqdn[MSGSEC_AKMA_FQDN_MAX + 1];
     /* AF: the A-KID asked for and what the AAnF said of it. */
     int waiting;
-    msgsec_kafc_waiter w;
+    msgsec_keycache_waiter w;
     char akid[MSGSEC_AKID_MAX_LEN + 1];
     int64_t expiry;
     char supi[MSGSEC_AANF_ID_MAX + 1];
@@ -113,31 +106,7 @@ static const char *const akma_keys[] = {
     MSGSEC_AANF_KEY_AFID_FORMAT, "aanf_ca_file", "aanf_cert_file",
     "aanf_key_file", NULL};
 
-/* TLS 1.2 PSK suites a policy may name (tls12_cipher): OpenSSL name and
- * IANA code point, which goes into the Ua* identifier 01 00 01 yy zz. */
-static const struct {
-    const char *name;
-    uint16_t id;
-    int ecdhe;
-} tls12_suites[] = {
-    {"ECDHE-PSK-CHACHA20-POLY1305", 0xccac, 1},
-    {"ECDHE-PSK-AES128-CBC-SHA256", 0xc037, 1},
-    {"PSK-AES128-GCM-SHA256", 0x00a8, 0},
-    {"PSK-AES256-GCM-SHA384", 0x00a9, 0},
-    {"PSK-CHACHA20-POLY1305", 0xccab, 0},
-    {"PSK-AES128-CBC-SHA256", 0x00ae, 0},
-};
-
 /* ------------------------------------------------------------ config */
-
-/* Exactly 2 * n hex digits; 0 or -1 (out zeroed). */
-static int parse_hex(const char *s, size_t len, uint8_t *out, size_t n)
-{
-    size_t got = 0;
-    if (len != 2 * n || msgsec_tlsprov_hex_key(s, len, out, n, &got) < 0)
-        return -1;
-    return 0;
-}
 
 static int all_digits(const char *s, size_t min, size_t max)
 {
@@ -156,216 +125,19 @@ static const char *where(const akma_pd *pd, const char *key)
 }
 
 /* A "key at FILE:LINE: ..." init failure. */
-static int bad(akma_pd *pd, int code, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int bad(akma_pd *pd, int code, const char *key, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    pd->up->set_detail(pd->pc, "%s at %s: %s", key, where(pd, key), msg);
-    return code;
-}
-
-static int number(akma_pd *pd, const char *key, long min, long max,
-                  long *out)
-{
-    const char *v = pd->up->config(pd->pc, key);
-    if (!v)
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max)
-        return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, key,
-                   "\"%s\": a number from %ld to %ld expected", v, min, max);
-    *out = n;
-    return 0;
-}
-
-/* The policy file named by a key's "FILE:LINE". */
-static void file_of(const char *w, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", w ? w : "");
-    char *colon = strrchr(out, ':');
-    if (colon && colon[1] && strspn(colon + 1, "0123456789") ==
-                                 strlen(colon + 1))
-        *colon = '\0';
-}
-
-/*
- * A key value written in the policy itself is as secret as a key file:
- * the policy file must then be readable by its owner only.
- */
-static int check_inline_key(akma_pd *pd, const char *key)
-{
-    char path[4096];
-    file_of(where(pd, key), path, sizeof(path));
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return bad(pd, MSGSEC_ERR_POLICY_UNSAFE_FILE, key,
-                   "a key value in the policy needs a policy file whose "
-                   "mode can be checked (%s: %s); use %s_file",
-                   path, fd < 0 ? strerror(e) : "not a regular file", key);
-    }
-    close(fd);
-    if (st.st_mode & (S_IRGRP | S_IROTH))
-        return bad(pd, MSGSEC_ERR_POLICY_UNSAFE_FILE, key,
-                   "the policy file %s holds a key but is readable by group "
-                   "or others (mode %04o): chmod 600 it, or move the key to "
-                   "%s_file",
-                   path, (unsigned)(st.st_mode & 07777), key);
-    return 0;
-}
-
-/* Reads a key file: 64 hex digits, blanks around them allowed. The file
- * must be a regular file owned by us or root, accessible by its owner
- * only. */
-static int read_key_file(akma_pd *pd, const char *key, const char *path,
-                         uint8_t out[MSGSEC_AKMA_KEY_LEN])
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, key, "cannot open %s: %s",
-                   path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, key,
-                   "%s is not a regular file", path);
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        close(fd);
-        return bad(pd, MSGSEC_ERR_POLICY_UNSAFE_FILE, key,
-                   "key file %s is accessible by group or others (mode "
-                   "%04o): it must be readable by its owner only (chmod "
-                   "600)",
-                   path, (unsigned)(st.st_mode & 07777));
-    }
-    if (st.st_uid != geteuid() && st.st_uid != 0) {
-        close(fd);
-        return bad(pd, MSGSEC_ERR_POLICY_UNSAFE_FILE, key,
-                   "key file %s is owned by uid %u, neither this user nor "
-                   "root",
-                   path, (unsigned)st.st_uid);
-    }
-    char buf[KEY_FILE_MAX + 1];
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof(buf) &&
-           (r = read(fd, buf + n, sizeof(buf) - n)) != 0) {
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            OPENSSL_cleanse(buf, sizeof(buf));
-            return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, key,
-                       "cannot read %s: %s", path, strerror(e));
-        }
-        n += (size_t)r;
-    }
-    close(fd);
-    const char *p = buf, *e = buf + n;
-    while (p < e && strchr(" \t\r\n", *p))
-        p++;
-    while (e > p && strchr(" \t\r\n", e[-1]))
-        e--;
-    int rc = n <= KEY_FILE_MAX ? parse_hex(p, (size_t)(e - p), out,
-                                           MSGSEC_AKMA_KEY_LEN)
-                               : -1;
-    OPENSSL_cleanse(buf, sizeof(buf));
-    if (rc < 0)
-        return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, key,
-                   "%s must hold the key as 64 hex digits (32 bytes)", path);
-    return 0;
-}
+#define bad(pd, code, key, ...)                                                \
+    msgsec_provcfg_fail((pd)->up, (pd)->pc, code, key, __VA_ARGS__)
 
 /* A 32-byte key from `name` (inline hex) or `name`_file. 1 when present,
  * 0 when absent, < 0 on error. */
 static int get_key(akma_pd *pd, const char *name, uint8_t out[32])
 {
-    char fkey[32];
-    snprintf(fkey, sizeof(fkey), "%s_file", name);
-    const char *v = pd->up->config(pd->pc, name);
-    const char *f = pd->up->config(pd->pc, fkey);
-    if (v && f)
-        return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, fkey,
-                   "give %s or %s, not both (%s is at %s)", name, fkey, name,
-                   where(pd, name));
-    if (f) {
-        int rc = read_key_file(pd, fkey, f, out);
-        return rc < 0 ? rc : 1;
-    }
-    if (!v)
-        return 0;
-    if (parse_hex(v, strlen(v), out, MSGSEC_AKMA_KEY_LEN) < 0)
-        return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, name,
-                   "64 hex digits (32 bytes) expected");
-    int rc = check_inline_key(pd, name);
-    if (rc < 0) {
-        OPENSSL_cleanse(out, 32);
-        return rc;
-    }
-    return 1;
+    return msgsec_provcfg_hex_key(pd->up, pd->pc, name, out, 32);
 }
 
 static int config_tls(akma_pd *pd, msgsec_tlspsk_config *cfg)
 {
-    const char *v = pd->up->config(pd->pc, "tls12");
-    pd->tls_mode = TLS_13;
-    if (v) {
-        if (!strcmp(v, "yes"))
-            pd->tls_mode = TLS_12_13;
-        else if (!strcmp(v, "only"))
-            pd->tls_mode = TLS_12;
-        else if (strcmp(v, "no"))
-            return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, "tls12",
-                       "\"%s\": no, yes or only expected", v);
-    }
-    cfg->min_version = pd->tls_mode == TLS_13 ? MSGSEC_TLSPSK_TLS1_3
-                                              : MSGSEC_TLSPSK_TLS1_2;
-    cfg->max_version = pd->tls_mode == TLS_12 ? MSGSEC_TLSPSK_TLS1_2
-                                              : MSGSEC_TLSPSK_TLS1_3;
-    cfg->kex = MSGSEC_TLSPSK_KEX_DHE;
-    if ((v = pd->up->config(pd->pc, "allow_psk_ke"))) {
-        if (!strcmp(v, "yes"))
-            cfg->kex = MSGSEC_TLSPSK_KEX_ALLOW_KE;
-        else if (!strcmp(v, "prefer"))
-            cfg->kex = MSGSEC_TLSPSK_KEX_PREFER_KE;
-        else if (strcmp(v, "no"))
-            return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, "allow_psk_ke",
-                       "\"%s\": no, yes or prefer expected", v);
-    }
-    /* One TLS 1.2 suite: the AF must know it before the handshake tells,
-     * because it is part of the afId it asks the AAnF about. */
-    size_t k = 0;
-    if ((v = pd->up->config(pd->pc, "tls12_cipher"))) {
-        size_t n = sizeof(tls12_suites) / sizeof(tls12_suites[0]);
-        for (k = 0; k < n && strcmp(v, tls12_suites[k].name); k++)
-            ;
-        if (k == n)
-            return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, "tls12_cipher",
-                       "\"%s\": one of ECDHE-PSK-CHACHA20-POLY1305, "
-                       "ECDHE-PSK-AES128-CBC-SHA256, PSK-AES128-GCM-SHA256, "
-                       "PSK-AES256-GCM-SHA384, PSK-CHACHA20-POLY1305, "
-                       "PSK-AES128-CBC-SHA256 expected",
-                       v);
-        if (!tls12_suites[k].ecdhe && cfg->kex == MSGSEC_TLSPSK_KEX_DHE)
-            return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, "tls12_cipher",
-                       "%s has no forward secrecy: it needs allow_psk_ke = "
-                       "yes or prefer",
-                       v);
-    }
-    pd->tls12_cipher = tls12_suites[k].id;
-    cfg->cipher_list = tls12_suites[k].name;
-    return 0;
+    return msgsec_provcfg_tls_settings(pd->up, pd->pc, cfg, &pd->tlsset);
 }
 
 static int config_akid_settings(akma_pd *pd)
@@ -496,18 +268,6 @@ static int config_ue(akma_pd *pd)
 }
 
 /* The AF role: the AAnF client and the cache. */
-static void *kafc_alloc(void *arg, size_t n)
-{
-    akma_pd *pd = arg;
-    return pd->up->alloc(pd->pc, n);
-}
-
-static void kafc_free(void *arg, void *p, size_t n)
-{
-    akma_pd *pd = arg;
-    pd->up->free(pd->pc, p, n);
-}
-
 static int af_fetch(void *arg, void *token, const char *akid,
                     const char *afid, void **handle, char *detail,
                     size_t detail_len);
@@ -550,14 +310,14 @@ static int config_af(akma_pd *pd)
     uint8_t ua[MSGSEC_AKMA_UA_ID_LEN];
     size_t n;
     msgsec_akma_ua_id_tls13(ua);
-    if (pd->tls_mode != TLS_12 &&
+    if (pd->tlsset.mode != MSGSEC_PROVCFG_TLS12 &&
         msgsec_aanf_afid_build(&pd->aanf_set, pd->af_fqdn,
                                strlen(pd->af_fqdn), ua, pd->afid13,
                                sizeof(pd->afid13), &n) != 0)
         return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, "af_fqdn",
                    "\"%s\" cannot be written as an afId", pd->af_fqdn);
-    msgsec_akma_ua_id_tls12(pd->tls12_cipher, ua);
-    if (pd->tls_mode != TLS_13) {
+    msgsec_akma_ua_id_tls12(pd->tlsset.tls12_cipher, ua);
+    if (pd->tlsset.mode != MSGSEC_PROVCFG_TLS13) {
         int rc = msgsec_aanf_afid_build(&pd->aanf_set, pd->af_fqdn,
                                         strlen(pd->af_fqdn), ua, pd->afid12,
                                         sizeof(pd->afid12), &n);
@@ -580,12 +340,14 @@ static int config_af(akma_pd *pd)
                    "\"%s\": 2-prior-knowledge, 2 or 1.1 expected", v);
     long cache_size = DEFAULT_CACHE_SIZE;
     int rc;
-    if ((rc = number(pd, "aanf_timeout_ms", 1, MAX_TIMEOUT_MS,
-                     &hc.timeout_ms)) < 0 ||
-        (rc = number(pd, "aanf_connect_timeout_ms", 1, MAX_TIMEOUT_MS,
-                     &hc.connect_timeout_ms)) < 0 ||
-        (rc = number(pd, "cache_size", MSGSEC_KAFC_MIN, MSGSEC_KAFC_MAX,
-                     &cache_size)) < 0)
+    if ((rc = msgsec_provcfg_number(up, pd->pc, "aanf_timeout_ms", 1,
+                                    MAX_TIMEOUT_MS, &hc.timeout_ms)) < 0 ||
+        (rc = msgsec_provcfg_number(up, pd->pc, "aanf_connect_timeout_ms", 1,
+                                    MAX_TIMEOUT_MS,
+                                    &hc.connect_timeout_ms)) < 0 ||
+        (rc = msgsec_provcfg_number(up, pd->pc, "cache_size",
+                                    MSGSEC_KEYCACHE_MIN, MSGSEC_KEYCACHE_MAX,
+                                    &cache_size)) < 0)
         return rc;
     pd->timeout_ms =
         hc.timeout_ms ? hc.timeout_ms : MSGSEC_HTTP_DEFAULT_TIMEOUT_MS;
@@ -605,18 +367,12 @@ static int config_af(akma_pd *pd)
                            : rc,
                    ukey, "the AAnF client cannot be set up: %s", detail);
 
-    uint8_t seed[16];
-    if ((rc = up->random(pd->pc, seed, sizeof(seed))) < 0) {
-        up->set_detail(pd->pc, "no randomness for the cache");
-        return rc;
-    }
-    msgsec_kafc_ops ops = {.arg = pd,
-                           .alloc = kafc_alloc,
-                           .free = kafc_free,
-                           .fetch = af_fetch,
-                           .abandon = af_abandon};
-    rc = msgsec_kafc_new(&ops, (size_t)cache_size, seed, &pd->cache);
-    OPENSSL_cleanse(seed, sizeof(seed));
+    msgsec_keycache_ops ops = {.arg = pd,
+                               .fetch = af_fetch,
+                               .abandon = af_abandon,
+                               .up = up,
+                               .pc = pd->pc};
+    rc = msgsec_keycache_new(&ops, (size_t)cache_size, NULL, &pd->cache);
     if (rc < 0) {
         up->set_detail(pd->pc, "cannot create the K_AF cache (%ld entries)",
                        cache_size);
@@ -646,7 +402,7 @@ static void af_http_done(void *arg, msgsec_http_request *req,
     fetch_ctx *fc = arg;
     akma_pd *pd = fc->pd;
     const char *api = pd->nef ? "NEF" : "AAnF";
-    msgsec_kafc_result r;
+    msgsec_keycache_result r;
     memset(&r, 0, sizeof(r));
     if (resp->result == MSGSEC_ERR_TIMEOUT) {
         r.rc = MSGSEC_ERR_TIMEOUT;
@@ -665,10 +421,11 @@ static void af_http_done(void *arg, msgsec_http_request *req,
             &pd->aanf_set, resp->status, resp->content_type, resp->body,
             resp->body_len, &kd, NULL, d, sizeof(d));
         if (rc == 0) {
-            memcpy(r.kaf, kd.kaf, sizeof(r.kaf));
+            memcpy(r.key, kd.kaf, MSGSEC_AKMA_KEY_LEN);
+            r.key_len = MSGSEC_AKMA_KEY_LEN;
             r.expiry = kd.expiry;
-            memcpy(r.supi, kd.supi, sizeof(r.supi));
-            memcpy(r.gpsi, kd.gpsi, sizeof(r.gpsi));
+            memcpy(r.id1, kd.supi, sizeof(r.id1));
+            memcpy(r.id2, kd.gpsi, sizeof(r.id2));
         } else if (rc == MSGSEC_ERR_KEY_UNAVAILABLE) {
             r.rc = rc;
             snprintf(r.detail, sizeof(r.detail),
@@ -703,8 +460,8 @@ static void af_http_done(void *arg, msgsec_http_request *req,
                     "valid until %s",
                     fc->akid, api, resp->elapsed, when);
     }
-    msgsec_kafc_complete(pd->cache, fc->token, &r);
-    msgsec_kafc_result_clear(&r);
+    msgsec_keycache_complete(pd->cache, fc->token, &r);
+    msgsec_keycache_result_clear(&r);
     /* From inside its callback the request is freed once it returns. */
     msgsec_http_request_free(req);
     pd->up->free(pd->pc, fc, sizeof(*fc));
@@ -785,7 +542,7 @@ static int lookup_fail(akma_st *st, int rc, const char *fmt, ...)
 }
 
 /* The outcome of the cache for st->akid. */
-static int use_result(akma_st *st, msgsec_kafc_result *res, uint8_t *key,
+static int use_result(akma_st *st, msgsec_keycache_result *res, uint8_t *key,
                       size_t *key_len)
 {
     int rc = res->rc;
@@ -796,13 +553,13 @@ static int use_result(akma_st *st, msgsec_kafc_result *res, uint8_t *key,
     else if (rc < 0)
         lookup_fail(st, rc, "A-KID %s: %s", st->akid, res->detail);
     if (rc == 0) {
-        memcpy(key, res->kaf, MSGSEC_AKMA_KEY_LEN);
+        memcpy(key, res->key, MSGSEC_AKMA_KEY_LEN);
         *key_len = MSGSEC_AKMA_KEY_LEN;
         st->expiry = res->expiry;
-        memcpy(st->supi, res->supi, sizeof(st->supi));
-        memcpy(st->gpsi, res->gpsi, sizeof(st->gpsi));
+        memcpy(st->supi, res->id1, sizeof(st->supi));
+        memcpy(st->gpsi, res->id2, sizeof(st->gpsi));
     }
-    msgsec_kafc_result_clear(res);
+    msgsec_keycache_result_clear(res);
     return rc;
 }
 
@@ -812,7 +569,7 @@ static int af_lookup(void *arg, const uint8_t *id, size_t id_len,
 {
     akma_st *st = arg;
     akma_pd *pd = st->pd;
-    msgsec_kafc_result res;
+    msgsec_keycache_result res;
     if (id_len <= AKMA_PREFIX_LEN ||
         memcmp(id, AKMA_PREFIX, AKMA_PREFIX_LEN) != 0)
         return lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
@@ -822,7 +579,7 @@ static int af_lookup(void *arg, const uint8_t *id, size_t id_len,
     size_t alen = id_len - AKMA_PREFIX_LEN;
     if (st->waiting) {
         if (alen == strlen(st->akid) && memcmp(akid, st->akid, alen) == 0) {
-            int rc = msgsec_kafc_take(pd->cache, &st->w, &res);
+            int rc = msgsec_keycache_take(pd->cache, &st->w, &res);
             if (rc == MSGSEC_PENDING)
                 return rc;
             st->waiting = 0;
@@ -832,7 +589,7 @@ static int af_lookup(void *arg, const uint8_t *id, size_t id_len,
                                    st->akid);
             return use_result(st, &res, key, key_len);
         }
-        msgsec_kafc_cancel(pd->cache, &st->w);
+        msgsec_keycache_cancel(pd->cache, &st->w);
         st->waiting = 0;
     }
     msgsec_akid_parts parts;
@@ -851,14 +608,14 @@ static int af_lookup(void *arg, const uint8_t *id, size_t id_len,
                            "A-KID %s: TLS version not enabled", st->akid);
     st->w.wake = session_wake;
     st->w.arg = st;
-    int rc = msgsec_kafc_get(pd->cache, st->akid, afid, &st->w, &res);
+    int rc = msgsec_keycache_get(pd->cache, st->akid, afid, &st->w, &res);
     if (rc == MSGSEC_PENDING) {
         st->waiting = 1;
         return rc;
     }
     if (rc < 0) {
         lookup_fail(st, rc, "A-KID %s: %s", st->akid, res.detail);
-        msgsec_kafc_result_clear(&res);
+        msgsec_keycache_result_clear(&res);
         return rc;
     }
     return use_result(st, &res, key, key_len);
@@ -896,7 +653,7 @@ static void akma_fini(void *pdata)
         return;
     /* The worker first: then no completion can run any more. */
     msgsec_http_client_free(pd->http);
-    msgsec_kafc_free(pd->cache);
+    msgsec_keycache_free(pd->cache);
     msgsec_tlspsk_ctx_free(pd->tls);
     msgsec_kdf_free(pd->kdf);
     pd->up->free(pd->pc, pd, sizeof(*pd));
@@ -955,7 +712,7 @@ static int akma_init(const msgsec_upcalls *up, msgsec_pctx *pc, void **pdata)
     }
     up->log(pc, MSGSEC_LOG_DEBUG, "roles:%s%s; TLS %s", pd->ue ? " UE" : "",
             pd->af ? " AF" : "",
-            pd->tls_mode == TLS_13 ? "1.3" : pd->tls_mode == TLS_12 ? "1.2"
+            pd->tlsset.mode == MSGSEC_PROVCFG_TLS13 ? "1.3" : pd->tlsset.mode == MSGSEC_PROVCFG_TLS12 ? "1.2"
                                                                     : "1.2-1.3");
     *pdata = pd;
     return 0;
@@ -1016,8 +773,7 @@ static int akma_claim(void *pdata, const uint8_t *tok, size_t len)
     const akma_pd *pd = pdata;
     if (!pd->af)
         return MSGSEC_CLAIM_NOT_MINE;
-    unsigned versions = (pd->tls_mode != TLS_12 ? MSGSEC_TLSPROV_TLS13 : 0) |
-                        (pd->tls_mode != TLS_13 ? MSGSEC_TLSPROV_TLS12 : 0);
+    unsigned versions = msgsec_provcfg_tls_versions(&pd->tlsset);
     return msgsec_tlsprov_claim_prefix(pd->up, pd->pc, tok, len, versions,
                                        AKMA_PREFIX);
 }
@@ -1064,20 +820,6 @@ static int akma_start(void *pdata, void *state, msgsec_psession *ps)
     return msgsec_tlsprov_connect(&st->tls, pd->tls, &cc);
 }
 
-static const char *alert_text(int a)
-{
-    switch (a) {
-    case 20: return "bad_record_mac";
-    case 40: return "handshake_failure";
-    case 50: return "decode_error";
-    case 51: return "decrypt_error";
-    case 71: return "insufficient_security";
-    case 80: return "internal_error";
-    case 115: return "unknown_psk_identity";
-    default: return "another alert";
-    }
-}
-
 static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
                      size_t *consumed)
 {
@@ -1113,7 +855,7 @@ static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
     if (st->fail_rc < 0 && rc == st->fail_rc) {
         pd->up->session_detail(st->tls.ps, "%s (alert %s sent)", st->fail,
                                info.alert_sent >= 0
-                                   ? alert_text(info.alert_sent)
+                                   ? msgsec_tlsprov_alert_name(info.alert_sent)
                                    : "none");
         pd->up->log(pd->pc, MSGSEC_LOG_INFO, "handshake refused: %s",
                     st->fail);
@@ -1133,7 +875,7 @@ static int akma_result(void *pdata, void *state, msgsec_peer *peer)
     if (rc < 0)
         return rc;
     if (info.version == MSGSEC_TLSPSK_TLS1_2 &&
-        info.cipher_id != pd->tls12_cipher) {
+        info.cipher_id != pd->tlsset.tls12_cipher) {
         /* The key was derived for the configured suite only. */
         memset(peer, 0, sizeof(*peer));
         pd->up->session_detail(st->tls.ps, "TLS 1.2 suite %s is not the "
@@ -1160,7 +902,7 @@ static void akma_end(void *pdata, void *state)
     akma_st *st = state;
     /* After this no completion wakes the session. */
     if (st->waiting)
-        msgsec_kafc_cancel(pd->cache, &st->w);
+        msgsec_keycache_cancel(pd->cache, &st->w);
     st->waiting = 0;
     msgsec_tlsprov_end(pdata, state);
 }
@@ -1178,7 +920,7 @@ static int akma_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
 {
     akma_pd *pd = pdata;
     akma_st *st = state;
-    msgsec_kafc_result res;
+    msgsec_keycache_result res;
     int rc;
     if (!pd->af || q->identity_len <= AKMA_PREFIX_LEN ||
         memcmp(q->identity, AKMA_PREFIX, AKMA_PREFIX_LEN) != 0)
@@ -1206,30 +948,30 @@ static int akma_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
                              "TLS %s is not enabled by the policy (tls12 at "
                              "%s)",
                              tls12 ? "1.2" : "1.3", where(pd, "tls12"));
-        } else if (tls12 && q->cipher && q->cipher != pd->tls12_cipher) {
+        } else if (tls12 && q->cipher && q->cipher != pd->tlsset.tls12_cipher) {
             rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
                              "TLS 1.2 suite 0x%04x is not the configured "
                              "tls12_cipher (0x%04x)",
-                             (unsigned)q->cipher, (unsigned)pd->tls12_cipher);
+                             (unsigned)q->cipher, (unsigned)pd->tlsset.tls12_cipher);
         } else {
             memcpy(st->akid, akid, alen);
             st->akid[alen] = '\0';
             st->w.wake = session_wake;
             st->w.arg = st;
-            rc = msgsec_kafc_get(pd->cache, st->akid, afid, &st->w, &res);
+            rc = msgsec_keycache_get(pd->cache, st->akid, afid, &st->w, &res);
             if (rc == MSGSEC_PENDING) {
                 st->waiting = 1;
                 return rc;
             }
             if (rc < 0) {
                 lookup_fail(st, rc, "A-KID %s: %s", st->akid, res.detail);
-                msgsec_kafc_result_clear(&res);
+                msgsec_keycache_result_clear(&res);
             } else {
                 rc = use_result(st, &res, key, key_len);
             }
         }
     } else {
-        rc = msgsec_kafc_take(pd->cache, &st->w, &res);
+        rc = msgsec_keycache_take(pd->cache, &st->w, &res);
         if (rc == MSGSEC_PENDING)
             return rc;
         st->waiting = 0;

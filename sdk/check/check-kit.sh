@@ -63,6 +63,25 @@ expect 0 '^PASS  descriptor loads: testpsk' \
     '^[1-9][0-9]* passed, 0 failed$' \
     -- --config "secret=$secret" "$mods/testpsk.so"
 
+# Authorization (provider ABI 1.2): testpsk answers from authz_map; the
+# kit's client is "check-client".
+expect 0 '^PASS  authorization refuses an unknown UE service ID: MSGSEC_ERR_NOT_AUTHORIZED' \
+    '^PASS  authorization of the client.s UE service ID' \
+    '^PASS  authorization check freed at once: answered at once' \
+    -- --config "secret=$secret" --config "authz_map=check-client=ue1|ue2" \
+    --authorize ue2 "$mods/testpsk.so"
+expect 0 '^PASS  authorization check freed at once: while pending' \
+    -- --config "secret=$secret" --config "authz_map=check-client=ue1" \
+    --config authz_delay_ms=20 --authorize ue1 "$mods/testpsk.so"
+expect 1 '^FAIL  authorization of the client.s UE service ID$' \
+    'MSGSEC_ERR_NOT_AUTHORIZED: .*is not authorized for UE service ID "ue1"' \
+    -- --config "secret=$secret" --authorize ue1 "$mods/testpsk.so"
+expect 0 '^PASS  authorization refuses an unknown UE service ID: MSGSEC_ERR_LOOKUP_FAILED' \
+    -- --config "secret=$secret" --config authz_down=yes "$mods/testpsk.so"
+# Built against ABI 1.0: no authorize, nothing to check.
+expect 0 '^SKIP  authorization' \
+    -- --config "secret=$secret" "$mods/testpsk0.so"
+
 expect 0 '^PASS  descriptor loads: example' \
     '^PASS  messages both ways \(explicit\)' \
     '^SKIP  tampered record' \

@@ -1,14 +1,15 @@
 /*
  * msgsec-provider-check - the conformance kit for provider authors.
  *
- *   msgsec-provider-check [--config key=value]... [--name NAME] [--verbose]
- *                         MODULE.so
+ *   msgsec-provider-check [--config key=value]... [--name NAME]
+ *                         [--authorize UE-SERVICE-ID] [--verbose] MODULE.so
  *
  * Loads MODULE through the real loader (a temporary policy names it by
  * absolute path) and, through the public integrator API only, runs what a
  * deployment will do with it: handshakes between an in-memory client and
  * server, messages both ways, and the protections the provider's
- * capabilities promise. Prints PASS or FAIL per check and a final line
+ * capabilities promise, and (provider ABI 1.2) authorization through its
+ * authorize operation. Prints PASS or FAIL per check and a final line
  * "N passed, N failed"; exits 0 only when every applicable check passed,
  * 1 when one failed, 2 on a usage error.
  */
@@ -35,6 +36,7 @@ typedef struct {
     const char *name;           /* provider name (policy section) */
     const char *config[MAX_CONFIG];
     size_t nconfig;
+    const char *ue_id;          /* --authorize: associated with the client */
     int verbose;
 
     char dir[256];              /* private temporary directory */
@@ -90,7 +92,7 @@ static void cleanup(checker *c)
 /* Writes the policy: the provider (mandatory, by absolute path, with the
  * --config keys) and one service per negotiation mode asked for. */
 static int write_policy(checker *c, int allow_insecure, int explicit_svc,
-                        int implicit_svc)
+                        int implicit_svc, const char *authz_mode)
 {
     /* The core refuses a policy file others could write. */
     int fd = open(c->policy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -117,6 +119,10 @@ static int write_policy(checker *c, int allow_insecure, int explicit_svc,
     if (implicit_svc)
         fprintf(f, "\n[service.implicit]\nuse = %s\nnegotiation = implicit\n",
                 c->name);
+    if (authz_mode)
+        fprintf(f, "\n[service.authz]\nuse = %s\nnegotiation = %s\n"
+                   "authorize = %s\n",
+                c->name, authz_mode, c->name);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -502,7 +508,7 @@ static int check_load(checker *c, uint32_t *caps)
 {
     char detail[1024] = "";
     msgsec_core *core = NULL;
-    if (write_policy(c, 1, 0, 0) < 0)
+    if (write_policy(c, 1, 0, 0, NULL) < 0)
         return -1;
     int rc = new_core(c, MSGSEC_CORE_INSPECT, &core, detail, sizeof(detail));
     if (rc < 0) {
@@ -609,6 +615,103 @@ static void check_mode(checker *c, msgsec_core *core, const char *service,
     }
 }
 
+/* Runs one check for the server side of p to its outcome. */
+static int authorize(pair *p, const char *ue_id, char *why, size_t len)
+{
+    msgsec_authz *a = NULL;
+    int rc = msgsec_session_authorize(p->server, ue_id, NULL, &a);
+    if (rc == MSGSEC_PENDING) {
+        rc = msgsec_authz_wait(a, CHECK_WAIT_MS);
+        if (rc == MSGSEC_ERR_TIMEOUT && msgsec_authz_status(a) ==
+                                            MSGSEC_PENDING)
+            snprintf(why, len, "no answer within %d ms", CHECK_WAIT_MS);
+    }
+    if (rc < 0 && !why[0])
+        snprintf(why, len, "%s", a ? msgsec_authz_detail(a)
+                                   : msgsec_last_detail());
+    msgsec_authz_free(a);
+    return rc;
+}
+
+/* The outcomes authorize() may have for a UE service ID it cannot grant:
+ * refused, or the source could not answer. */
+static int refusal(int rc)
+{
+    return rc == MSGSEC_ERR_NOT_AUTHORIZED || rc == MSGSEC_ERR_LOOKUP_FAILED ||
+           rc == MSGSEC_ERR_TIMEOUT || rc == MSGSEC_ERR_TOKEN_REJECTED ||
+           rc == MSGSEC_ERR_BAD_FRAME;
+}
+
+/* Provider ABI 1.2: a service whose `authorize` names the provider. */
+static void check_authorize(checker *c, const char *mode)
+{
+    static const char unknown[] = "msgsec-provider-check.invalid";
+    char detail[1024] = "", why[2048] = "";
+    msgsec_core *core = NULL;
+    if (write_policy(c, 0, 0, 0, mode) < 0)
+        return;
+    int rc = new_core(c, MSGSEC_CORE_INSPECT, &core, detail, sizeof(detail));
+    if (rc == 0 && msgsec_core_status(core) == MSGSEC_ERR_POLICY_BAD_VALUE &&
+        strstr(msgsec_core_detail(core), "does not implement authorize")) {
+        skip("authorization", "no authorize operation (provider ABI 1.2)");
+        msgsec_core_free(core);
+        return;
+    }
+    if (rc < 0 || msgsec_core_status(core) != 0) {
+        result(c, 0, "core with an authorize service", "%s: %s",
+               msgsec_error_name(rc < 0 ? rc : msgsec_core_status(core)),
+               rc < 0 ? detail : msgsec_core_detail(core));
+        msgsec_core_free(core);
+        return;
+    }
+    pair p;
+    if (handshake(core, "authz", &p, why, sizeof(why)) < 0) {
+        result(c, 0, "handshake (authorize service)", "%s", why);
+        msgsec_core_free(core);
+        return;
+    }
+    rc = authorize(&p, unknown, why, sizeof(why));
+    if (rc == 0)
+        result(c, 0, "authorization refuses an unknown UE service ID",
+               "\"%s\" was authorized", unknown);
+    else if (!refusal(rc))
+        result(c, 0, "authorization refuses an unknown UE service ID",
+               "%s (expected NOT_AUTHORIZED or a source error): %s",
+               msgsec_error_name(rc), why);
+    else
+        result(c, 1, "authorization refuses an unknown UE service ID",
+               "%s", msgsec_error_name(rc));
+
+    if (c->ue_id) {
+        why[0] = '\0';
+        rc = authorize(&p, c->ue_id, why, sizeof(why));
+        if (rc == 0)
+            result(c, 1, "authorization of the client's UE service ID",
+                   "\"%s\"", c->ue_id);
+        else
+            result(c, 0, "authorization of the client's UE service ID",
+                   "%s: %s", msgsec_error_name(rc), why);
+    } else {
+        skip("authorization of the client's UE service ID",
+             "no --authorize given");
+    }
+
+    /* A check freed at once: the provider must cancel its look-up, and no
+     * wake may reach the core afterwards. */
+    msgsec_authz *a = NULL;
+    rc = msgsec_session_authorize(p.server, unknown, NULL, &a);
+    msgsec_authz_free(a);
+    int woken = msgsec_core_dispatch(core, NULL, NULL);
+    if (woken != 0)
+        result(c, 0, "authorization check freed at once",
+               "%d wake(s) after the check was freed", woken);
+    else
+        result(c, 1, "authorization check freed at once",
+               rc == MSGSEC_PENDING ? "while pending" : "answered at once");
+    pair_free(&p);
+    msgsec_core_free(core);
+}
+
 static void run(checker *c)
 {
     uint32_t caps = 0;
@@ -633,7 +736,7 @@ static void run(checker *c)
     char detail[1024] = "";
     msgsec_core *core = NULL;
     if (write_policy(c, (caps & MSGSEC_CAP_INSECURE) != 0, explicit_ok,
-                     implicit) < 0)
+                     implicit, NULL) < 0)
         return;
     int rc = new_core(c, 0, &core, detail, sizeof(detail));
     if (rc < 0) {
@@ -654,6 +757,7 @@ static void run(checker *c)
     if (!(caps & MSGSEC_CAP_REPLAY_DETECTION))
         skip("replayed record", "no replay-detection capability");
     msgsec_core_free(core);
+    check_authorize(c, implicit ? "implicit" : "explicit");
 }
 
 /* ---------------------------------------------------------------- main */
@@ -662,18 +766,24 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: msgsec-provider-check [--config key=value]... "
-            "[--name NAME] [--verbose] MODULE.so\n"
+            "[--name NAME] [--authorize UE-SERVICE-ID] [--verbose] "
+            "MODULE.so\n"
             "\n"
             "Loads a msgsec provider module through the msgsec loader and "
             "checks that it\nkeeps the provider contract: descriptor, "
             "init and self_test, handshakes\nbetween an in-memory client "
             "and server, messages, and the protections its\ncapabilities "
-            "promise.\n"
+            "promise, and authorization when it has authorize().\n"
             "\n"
             "  --config key=value  a key of the provider's policy section "
             "(repeatable)\n"
             "  --name NAME         the provider's name (default: the module "
             "file's name)\n"
+            "  --authorize ID      a UE service ID the provider's "
+            "configuration associates\n"
+            "                      with the kit's client (\"check-client\"): "
+            "checked to be\n"
+            "                      authorized (providers with authorize)\n"
             "  --verbose           show the core's log\n"
             "  --help, --version\n"
             "\n"
@@ -709,6 +819,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             c.verbose = 1;
+        } else if (strcmp(a, "--authorize") == 0 && i + 1 < argc) {
+            c.ue_id = argv[++i];
         } else if ((strcmp(a, "--config") == 0 || strcmp(a, "--name") == 0) &&
                    i + 1 < argc) {
             const char *v = argv[++i];

@@ -3,7 +3,6 @@
  * ProblemDetails of TS 29.571) on jansson, and the settings where 3GPP is
  * open. See <msgsec/aanf.h>.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -12,7 +11,8 @@
 #include <openssl/crypto.h>
 
 #include <msgsec/aanf.h>
-#include <msgsec/http.h>
+
+#include "jsonutil.h"
 
 static const uint8_t ua_tls13[MSGSEC_AKMA_UA_ID_LEN] = MSGSEC_AKMA_UA_ID_TLS13;
 static const msgsec_aanf_settings defaults = {MSGSEC_AANF_KEY_HEX,
@@ -98,17 +98,6 @@ static const msgsec_aanf_settings *settings_or_default(
 
 /* ---------------------------------------------------------------- afId */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The FQDN rules of msgsec_akma_af_id(), plus no ';' (our separator). */
 static int fqdn_ok(const char *fqdn, size_t len)
 {
@@ -183,8 +172,8 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_afid_parse(
             return MSGSEC_ERR_BAD_FRAME;
         }
         for (size_t i = 0; i < MSGSEC_AKMA_UA_ID_LEN; i++) {
-            int hi = hexval((unsigned char)p[3 + 2 * i]);
-            int lo = hexval((unsigned char)p[4 + 2 * i]);
+            int hi = msgsec_json_hexval((unsigned char)p[3 + 2 * i]);
+            int lo = msgsec_json_hexval((unsigned char)p[4 + 2 * i]);
             if (hi < 0 || lo < 0) {
                 *reason = "the Ua* identifier must be 10 hex digits";
                 return MSGSEC_ERR_BAD_FRAME;
@@ -323,23 +312,6 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_datetime_parse(const char *s, size_t len,
 
 /* -------------------------------------------------------------- faults */
 
-static int fault(msgsec_aanf_fault *f, int kind, const char *param,
-                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fault(msgsec_aanf_fault *f, int kind, const char *param,
-                 const char *fmt, ...)
-{
-    if (f) {
-        f->kind = kind;
-        snprintf(f->param, sizeof(f->param), "%s", param);
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
-        va_end(ap);
-    }
-    return MSGSEC_ERR_BAD_FRAME;
-}
-
 MSGSEC_SDK_EXPORT const char *msgsec_aanf_fault_text(
     const msgsec_aanf_fault *f, char *out, size_t cap)
 {
@@ -364,30 +336,24 @@ static const char b64[] =
 static size_t key_encode(int enc, const uint8_t k[MSGSEC_AKMA_KEY_LEN],
                          char out[KEY_TEXT_MAX])
 {
-    static const char hx[] = "0123456789abcdef";
-    size_t n = 0;
     if (enc == MSGSEC_AANF_KEY_HEX) {
-        for (size_t i = 0; i < MSGSEC_AKMA_KEY_LEN; i++) {
-            out[n++] = hx[k[i] >> 4];
-            out[n++] = hx[k[i] & 15];
-        }
-    } else {
-        size_t i = 0;
-        for (; i + 3 <= MSGSEC_AKMA_KEY_LEN; i += 3) {
-            uint32_t v = (uint32_t)k[i] << 16 | (uint32_t)k[i + 1] << 8 |
-                         k[i + 2];
-            out[n++] = b64[v >> 18];
-            out[n++] = b64[(v >> 12) & 63];
-            out[n++] = b64[(v >> 6) & 63];
-            out[n++] = b64[v & 63];
-        }
-        /* 32 = 10 * 3 + 2: one group of two bytes, one '='. */
-        uint32_t v = (uint32_t)k[i] << 16 | (uint32_t)k[i + 1] << 8;
+        msgsec_json_hex_encode(k, MSGSEC_AKMA_KEY_LEN, out);
+        return 2 * MSGSEC_AKMA_KEY_LEN;
+    }
+    size_t n = 0, i = 0;
+    for (; i + 3 <= MSGSEC_AKMA_KEY_LEN; i += 3) {
+        uint32_t v = (uint32_t)k[i] << 16 | (uint32_t)k[i + 1] << 8 | k[i + 2];
         out[n++] = b64[v >> 18];
         out[n++] = b64[(v >> 12) & 63];
         out[n++] = b64[(v >> 6) & 63];
-        out[n++] = '=';
+        out[n++] = b64[v & 63];
     }
+    /* 32 = 10 * 3 + 2: one group of two bytes, one '='. */
+    uint32_t v = (uint32_t)k[i] << 16 | (uint32_t)k[i + 1] << 8;
+    out[n++] = b64[v >> 18];
+    out[n++] = b64[(v >> 12) & 63];
+    out[n++] = b64[(v >> 6) & 63];
+    out[n++] = '=';
     out[n] = 0;
     return n;
 }
@@ -405,36 +371,32 @@ static int key_decode(int enc, const char *t, size_t len,
 {
     if (enc == MSGSEC_AANF_KEY_HEX) {
         if (len != 2 * MSGSEC_AKMA_KEY_LEN)
-            return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
-                         "%d hexadecimal digits expected, got %zu characters",
-                         2 * MSGSEC_AKMA_KEY_LEN, len);
-        for (size_t i = 0; i < MSGSEC_AKMA_KEY_LEN; i++) {
-            int hi = hexval((unsigned char)t[2 * i]);
-            int lo = hexval((unsigned char)t[2 * i + 1]);
-            if (hi < 0 || lo < 0) {
-                OPENSSL_cleanse(k, MSGSEC_AKMA_KEY_LEN);
-                return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
-                             "not hexadecimal (the configured key encoding)");
-            }
-            k[i] = (uint8_t)(hi << 4 | lo);
-        }
+            return msgsec_json_fault(
+                f, MSGSEC_AANF_FAULT_INCORRECT, param,
+                "%d hexadecimal digits expected, got %zu characters",
+                2 * MSGSEC_AKMA_KEY_LEN, len);
+        if (msgsec_json_hex_decode(t, MSGSEC_AKMA_KEY_LEN, k) != 0)
+            return msgsec_json_fault(
+                f, MSGSEC_AANF_FAULT_INCORRECT, param,
+                "not hexadecimal (the configured key encoding)");
         return 0;
     }
     if (len != 44)
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
-                     "44 base64 characters expected, got %zu characters",
-                     len);
+        return msgsec_json_fault(
+            f, MSGSEC_AANF_FAULT_INCORRECT, param,
+            "44 base64 characters expected, got %zu characters", len);
     size_t n = 0;
     for (size_t i = 0; i < 44; i += 4) {
         int v[4];
         for (int j = 0; j < 4; j++)
             v[j] = b64val((unsigned char)t[i + j]);
         int last = i == 40;
-        if (v[0] < 0 || v[1] < 0 || v[2] < 0 || (last ? t[i + 3] != '=' : v[3] < 0) ||
-            (last && (v[2] & 3))) {
+        if (v[0] < 0 || v[1] < 0 || v[2] < 0 ||
+            (last ? t[i + 3] != '=' : v[3] < 0) || (last && (v[2] & 3))) {
             OPENSSL_cleanse(k, MSGSEC_AKMA_KEY_LEN);
-            return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
-                         "not canonical base64 (the configured key encoding)");
+            return msgsec_json_fault(
+                f, MSGSEC_AANF_FAULT_INCORRECT, param,
+                "not canonical base64 (the configured key encoding)");
         }
         uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
                      (uint32_t)v[2] << 6 | (uint32_t)(last ? 0 : v[3]);
@@ -448,135 +410,34 @@ static int key_decode(int enc, const char *t, size_t len,
 
 /* ------------------------------------------------------------- decoding */
 
-static const char *json_what(enum json_error_code c)
-{
-    switch (c) {
-    case json_error_invalid_utf8:
-        return "invalid UTF-8";
-    case json_error_premature_end_of_input:
-        return "premature end of input";
-    case json_error_end_of_input_expected:
-        return "data after the JSON text";
-    case json_error_stack_overflow:
-        return "nesting too deep";
-    case json_error_null_character:
-    case json_error_null_byte_in_key:
-        return "NUL character";
-    case json_error_duplicate_key:
-        return "duplicate member";
-    case json_error_numeric_overflow:
-        return "number out of range";
-    default:
-        return "syntax error";
-    }
-}
-
 static int load(const void *body, size_t len, json_t **root,
                 msgsec_aanf_fault *f)
 {
-    *root = NULL;
-    if (len > MSGSEC_AANF_BODY_MAX)
-        return fault(f, MSGSEC_AANF_FAULT_SYNTAX, "",
-                     "body of %zu bytes, more than %d", len,
-                     MSGSEC_AANF_BODY_MAX);
-    json_error_t e;
-    /* The parser's messages may quote the input, keys included: only the
-     * error class and position are reported. */
-    json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        enum json_error_code c = json_error_code(&e);
-        int pos = e.position;
-        OPENSSL_cleanse(&e, sizeof(e));
-        if (c == json_error_out_of_memory)
-            return MSGSEC_ERR_NOMEM;
-        return fault(f, MSGSEC_AANF_FAULT_SYNTAX, "",
-                     "not valid JSON: %s at byte %d", json_what(c), pos);
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return fault(f, MSGSEC_AANF_FAULT_SYNTAX, "", "not a JSON object");
-    }
-    *root = j;
-    return 0;
+    return msgsec_json_load(body, len, MSGSEC_AANF_BODY_MAX, root, f);
 }
 
-/* Wipes a secret member's text in place, then releases the tree. */
-static void release(json_t *root, const char *secret)
+static int begin(const msgsec_aanf_settings **s, const void *body, size_t len,
+                 void *out, size_t size, msgsec_aanf_fault *f)
 {
-    if (!root)
-        return;
-    json_t *v = secret ? json_object_get(root, secret) : NULL;
-    if (v && json_is_string(v))
-        OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-    json_decref(root);
-}
-
-/* A string member: *v NULL when absent and optional. */
-static int get_string(json_t *o, const char *name, int mandatory,
-                      size_t max, const char **v, size_t *len,
-                      msgsec_aanf_fault *f)
-{
-    char param[48];
-    snprintf(param, sizeof(param), "/%s", name);
-    *v = NULL;
-    *len = 0;
-    json_t *j = json_object_get(o, name);
-    if (!j)
-        return mandatory ? fault(f, MSGSEC_AANF_FAULT_MISSING, param,
-                                 "mandatory member missing")
-                         : 0;
-    if (!json_is_string(j))
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param, "not a string");
-    size_t n = json_string_length(j);
-    if (n == 0)
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param, "empty string");
-    if (n > max)
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
-                     "longer than %zu bytes", max);
-    *v = json_string_value(j);
-    *len = n;
-    return 0;
-}
-
-static int no_controls(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
-/* An identifier member (SUPI, GPSI) into dst. */
-static int get_ident(json_t *o, const char *name, int mandatory, char *dst,
-                     size_t cap, msgsec_aanf_fault *f)
-{
-    const char *v;
-    size_t n;
-    int rc = get_string(o, name, mandatory, cap - 1, &v, &n, f);
-    if (rc || !v)
-        return rc;
-    if (!no_controls(v, n)) {
-        char param[48];
-        snprintf(param, sizeof(param), "/%s", name);
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
-                     "control character");
-    }
-    memcpy(dst, v, n);
-    dst[n] = 0;
-    return 0;
+    int rc = msgsec_json_begin(body, len, out, size, f);
+    if (rc == 0 && !(*s = settings_or_default(*s)))
+        rc = MSGSEC_ERR_INVALID_ARG;
+    return rc;
 }
 
 static int get_akid(json_t *o, char *dst, msgsec_aanf_fault *f)
 {
     const char *v, *why = NULL;
     size_t n;
-    int rc = get_string(o, "aKId", 1, MSGSEC_AKID_MAX_LEN, &v, &n, f);
+    int rc =
+        msgsec_json_get_string(o, "aKId", 1, MSGSEC_AKID_MAX_LEN, &v, &n, f);
     if (rc)
         return rc;
     msgsec_akid_parts parts;
     if (msgsec_akid_parse(v, n, NULL, &parts, &why) != 0)
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/aKId",
-                     "not an A-KID (NAI): %s", why ? why : "malformed");
+        return msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/aKId",
+                                 "not an A-KID (NAI): %s",
+                                 why ? why : "malformed");
     memcpy(dst, v, n);
     dst[n] = 0;
     return 0;
@@ -590,7 +451,8 @@ static int get_key(json_t *o, const char *name, int enc,
     char param[48];
     snprintf(param, sizeof(param), "/%s", name);
     /* Any length here: key_decode() names the wrong size. */
-    int rc = get_string(o, name, 1, MSGSEC_AANF_BODY_MAX, &v, &n, f);
+    int rc =
+        msgsec_json_get_string(o, name, 1, MSGSEC_AANF_BODY_MAX, &v, &n, f);
     if (rc)
         return rc;
     return key_decode(enc, v, n, k, f, param);
@@ -603,35 +465,14 @@ static int check_supp_feat(json_t *o, msgsec_aanf_fault *f)
     if (!j)
         return 0;
     if (!json_is_string(j))
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/suppFeat",
-                     "not a string");
+        return msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/suppFeat",
+                                 "not a string");
     const char *s = json_string_value(j);
     for (size_t i = 0; i < json_string_length(j); i++)
-        if (hexval((unsigned char)s[i]) < 0)
-            return fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/suppFeat",
-                         "not hexadecimal");
+        if (msgsec_json_hexval((unsigned char)s[i]) < 0)
+            return msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT,
+                                     "/suppFeat", "not hexadecimal");
     return 0;
-}
-
-static int begin(const msgsec_aanf_settings **s, const void *body, size_t len,
-                 void *out, size_t size, msgsec_aanf_fault *f)
-{
-    if (f)
-        memset(f, 0, sizeof(*f));
-    if (out)
-        memset(out, 0, size);
-    if (!(*s = settings_or_default(*s)) || !out || (!body && len))
-        return MSGSEC_ERR_INVALID_ARG;
-    return 0;
-}
-
-static int end(json_t *root, const char *secret, int rc, void *out,
-               size_t size)
-{
-    release(root, secret);
-    if (rc != 0)
-        OPENSSL_cleanse(out, size);
-    return rc;
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_decode_key_request(
@@ -648,12 +489,14 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_key_request(
     size_t fqlen;
     uint8_t ua[MSGSEC_AKMA_UA_ID_LEN];
     if ((rc = check_supp_feat(o, f)) ||
-        (rc = get_string(o, "afId", 1, MSGSEC_AANF_AFID_MAX, &v, &n, f)))
+        (rc = msgsec_json_get_string(o, "afId", 1, MSGSEC_AANF_AFID_MAX, &v, &n,
+                                     f)))
         goto done;
     if (msgsec_aanf_afid_parse(s, v, n, fq, &fqlen, ua, &why) != 0) {
-        rc = fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/afId",
-                   "not an afId of format %s: %s",
-                   msgsec_aanf_afid_format_name(s->afid_format), why);
+        rc = msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/afId",
+                               "not an afId of format %s: %s",
+                               msgsec_aanf_afid_format_name(s->afid_format),
+                               why);
         goto done;
     }
     memcpy(out->af_id, v, n);
@@ -663,27 +506,14 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_key_request(
     json_t *anon = json_object_get(o, "anonInd");
     if (anon) {
         if (!json_is_boolean(anon)) {
-            rc = fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/anonInd",
-                       "not a boolean");
+            rc = msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/anonInd",
+                                   "not a boolean");
             goto done;
         }
         out->anon_ind = json_is_true(anon);
     }
 done:
-    return end(o, NULL, rc, out, sizeof(*out));
-}
-
-static int get_expiry(json_t *o, int64_t *t, msgsec_aanf_fault *f)
-{
-    const char *v;
-    size_t n;
-    int rc = get_string(o, "expiry", 1, 64, &v, &n, f);
-    if (rc)
-        return rc;
-    if (msgsec_aanf_datetime_parse(v, n, t) != 0)
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/expiry",
-                     "not an RFC 3339 date-time");
-    return 0;
+    return msgsec_json_end(o, NULL, rc, out, sizeof(*out));
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_decode_key_data(
@@ -696,12 +526,14 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_key_data(
         return rc;
     if ((rc = check_supp_feat(o, f)) ||
         (rc = get_key(o, "kaf", s->key_encoding, out->kaf, f)) ||
-        (rc = get_expiry(o, &out->expiry, f)) ||
-        (rc = get_ident(o, "supi", 0, out->supi, sizeof(out->supi), f)) ||
-        (rc = get_ident(o, "gpsi", 0, out->gpsi, sizeof(out->gpsi), f)))
+        (rc = msgsec_json_get_datetime(o, "expiry", &out->expiry, f)) ||
+        (rc = msgsec_json_get_ident(o, "supi", 0, out->supi, sizeof(out->supi),
+                                    f)) ||
+        (rc = msgsec_json_get_ident(o, "gpsi", 0, out->gpsi, sizeof(out->gpsi),
+                                    f)))
         goto done;
 done:
-    return end(o, "kaf", rc, out, sizeof(*out));
+    return msgsec_json_end(o, "kaf", rc, out, sizeof(*out));
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_decode_key_info(
@@ -714,18 +546,20 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_key_info(
         return rc;
     if ((rc = check_supp_feat(o, f)) || (rc = get_akid(o, out->a_kid, f)) ||
         (rc = get_key(o, "kAkma", s->key_encoding, out->k_akma, f)) ||
-        (rc = get_ident(o, "supi", 0, out->supi, sizeof(out->supi), f)) ||
-        (rc = get_ident(o, "gpsi", 0, out->gpsi, sizeof(out->gpsi), f)))
+        (rc = msgsec_json_get_ident(o, "supi", 0, out->supi, sizeof(out->supi),
+                                    f)) ||
+        (rc = msgsec_json_get_ident(o, "gpsi", 0, out->gpsi, sizeof(out->gpsi),
+                                    f)))
         goto done;
     /* oneOf: exactly one of them. */
     if (!out->supi[0] && !out->gpsi[0])
-        rc = fault(f, MSGSEC_AANF_FAULT_MISSING, "/supi",
-                   "one of supi and gpsi is mandatory");
+        rc = msgsec_json_fault(f, MSGSEC_AANF_FAULT_MISSING, "/supi",
+                               "one of supi and gpsi is mandatory");
     else if (out->supi[0] && out->gpsi[0])
-        rc = fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/gpsi",
-                   "only one of supi and gpsi may be present");
+        rc = msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/gpsi",
+                               "only one of supi and gpsi may be present");
 done:
-    return end(o, "kAkma", rc, out, sizeof(*out));
+    return msgsec_json_end(o, "kAkma", rc, out, sizeof(*out));
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_decode_ctx_remove(
@@ -736,22 +570,8 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_ctx_remove(
     int rc = begin(&s, body, len, out, sizeof(*out), f);
     if (rc || (rc = load(body, len, &o, f)))
         return rc;
-    rc = get_ident(o, "supi", 1, out->supi, sizeof(out->supi), f);
-    return end(o, NULL, rc, out, sizeof(*out));
-}
-
-/* Log-safe copy: cut at a character boundary, controls become '?'. */
-static void copy_text(char *dst, size_t cap, const char *src, size_t n)
-{
-    if (n > cap - 1) {
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-            n--;
-    }
-    for (size_t i = 0; i < n; i++)
-        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?'
-                                                                  : src[i];
-    dst[n] = 0;
+    rc = msgsec_json_get_ident(o, "supi", 1, out->supi, sizeof(out->supi), f);
+    return msgsec_json_end(o, NULL, rc, out, sizeof(*out));
 }
 
 /* An optional text member of a ProblemDetails (any length, then cut). */
@@ -762,8 +582,10 @@ static int get_text(json_t *o, const char *name, char *dst, size_t cap,
     if (!j)
         return 0;
     if (!json_is_string(j))
-        return fault(f, MSGSEC_AANF_FAULT_INCORRECT, param, "not a string");
-    copy_text(dst, cap, json_string_value(j), json_string_length(j));
+        return msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
+                                 "not a string");
+    msgsec_json_copy_text(dst, cap, json_string_value(j),
+                          json_string_length(j));
     return 0;
 }
 
@@ -790,8 +612,8 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_problem(
     if (st) {
         json_int_t v = json_is_integer(st) ? json_integer_value(st) : 0;
         if (v < 100 || v > 599) {
-            rc = fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/status",
-                       "not an HTTP status code");
+            rc = msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/status",
+                                   "not an HTTP status code");
             goto done;
         }
         out->status = (int)v;
@@ -799,8 +621,8 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_problem(
     json_t *ip = json_object_get(o, "invalidParams");
     if (ip) {
         if (!json_is_array(ip) || json_array_size(ip) == 0) {
-            rc = fault(f, MSGSEC_AANF_FAULT_INCORRECT, "/invalidParams",
-                       "not a non-empty array");
+            rc = msgsec_json_fault(f, MSGSEC_AANF_FAULT_INCORRECT,
+                                   "/invalidParams", "not a non-empty array");
             goto done;
         }
         for (size_t i = 0; i < json_array_size(ip); i++) {
@@ -809,16 +631,17 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_problem(
             snprintf(param, sizeof(param), "/invalidParams/%zu", i);
             json_t *p = json_is_object(e) ? json_object_get(e, "param") : NULL;
             if (!json_is_object(e) || !p || !json_is_string(p)) {
-                rc = fault(f, MSGSEC_AANF_FAULT_INCORRECT, param,
-                           "not an InvalidParam with a param string");
+                rc = msgsec_json_fault(
+                    f, MSGSEC_AANF_FAULT_INCORRECT, param,
+                    "not an InvalidParam with a param string");
                 goto done;
             }
             msgsec_aanf_invalid_param tmp;
             msgsec_aanf_invalid_param *d =
                 i < MSGSEC_AANF_PROBLEM_PARAMS_MAX ? &out->invalid_params[i]
                                                    : &tmp;
-            copy_text(d->param, sizeof(d->param), json_string_value(p),
-                      json_string_length(p));
+            msgsec_json_copy_text(d->param, sizeof(d->param),
+                                  json_string_value(p), json_string_length(p));
             d->reason[0] = 0;
             strcat(param, "/reason");
             if ((rc = get_text(e, "reason", d->reason, sizeof(d->reason), f,
@@ -829,16 +652,10 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_decode_problem(
         }
     }
 done:
-    return end(o, NULL, rc, out, sizeof(*out));
+    return msgsec_json_end(o, NULL, rc, out, sizeof(*out));
 }
 
 /* ------------------------------------------------------------- encoding */
-
-static int valid_ident(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1);
-    return n > 0 && n <= max && no_controls(s, n);
-}
 
 static int akid_ok(const char *a)
 {
@@ -848,57 +665,26 @@ static int akid_ok(const char *a)
            msgsec_akid_parse(a, n, NULL, &parts, NULL) == 0;
 }
 
-/* Adds a string member; 0 or an error. */
-static int put_string(json_t *o, const char *name, const char *v)
-{
-    json_t *j = json_string(v);
-    if (!j)
-        return MSGSEC_ERR_INVALID_ARG; /* not UTF-8 */
-    return json_object_set_new(o, name, j) == 0 ? 0 : MSGSEC_ERR_NOMEM;
-}
-
 static int put_key(json_t *o, const char *name, int enc,
                    const uint8_t k[MSGSEC_AKMA_KEY_LEN])
 {
     char t[KEY_TEXT_MAX];
     key_encode(enc, k, t);
-    int rc = put_string(o, name, t);
+    int rc = msgsec_json_put_string(o, name, t);
     OPENSSL_cleanse(t, sizeof(t));
-    return rc;
-}
-
-/* Writes o compactly into out and frees o (wiping the secret member). */
-static int dump(json_t *o, int rc, const char *secret, char *out, size_t cap,
-                size_t *out_len)
-{
-    if (rc == 0) {
-        size_t n = json_dumpb(o, out, cap, JSON_COMPACT);
-        if (n == 0)
-            rc = MSGSEC_ERR_NOMEM;
-        else if (n >= cap)
-            rc = MSGSEC_ERR_BUFFER_TOO_SMALL;
-        else {
-            out[n] = 0;
-            *out_len = n;
-        }
-    }
-    release(o, secret);
-    if (rc != 0 && cap)
-        OPENSSL_cleanse(out, cap);
     return rc;
 }
 
 static int enc_begin(const msgsec_aanf_settings **s, const void *in,
                      char *out, size_t cap, size_t *out_len, json_t **o)
 {
-    *o = NULL;
-    if (out_len)
-        *out_len = 0;
-    if (!(*s = settings_or_default(*s)) || !in || !out || !out_len)
+    if (!(*s = settings_or_default(*s))) {
+        *o = NULL;
+        if (out_len)
+            *out_len = 0;
         return MSGSEC_ERR_INVALID_ARG;
-    if (cap)
-        out[0] = 0;
-    return (*o = json_object()) ? 0 : MSGSEC_ERR_NOMEM;
+    }
+    return msgsec_json_enc_begin(in, out, cap, out_len, o);
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_encode_key_request(
@@ -917,11 +703,11 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_encode_key_request(
         msgsec_aanf_afid_parse(s, in->af_id, n, fq, &fqlen, ua, NULL) != 0 ||
         !akid_ok(in->a_kid) || (in->anon_ind != 0 && in->anon_ind != 1))
         rc = MSGSEC_ERR_INVALID_ARG;
-    if (!rc && !(rc = put_string(o, "afId", in->af_id)) &&
-        !(rc = put_string(o, "aKId", in->a_kid)) && in->anon_ind)
+    if (!rc && !(rc = msgsec_json_put_string(o, "afId", in->af_id)) &&
+        !(rc = msgsec_json_put_string(o, "aKId", in->a_kid)) && in->anon_ind)
         rc = json_object_set_new(o, "anonInd", json_true()) ? MSGSEC_ERR_NOMEM
                                                             : 0;
-    return dump(o, rc, NULL, out, cap, out_len);
+    return msgsec_json_dump(o, rc, NULL, out, cap, out_len);
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_encode_key_data(
@@ -934,15 +720,16 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_encode_key_data(
         return rc;
     char when[MSGSEC_AANF_DATETIME_SIZE];
     if (msgsec_aanf_datetime_format(in->expiry, when) != 0 ||
-        (in->supi[0] && !valid_ident(in->supi, MSGSEC_AANF_ID_MAX)) ||
-        (in->gpsi[0] && !valid_ident(in->gpsi, MSGSEC_AANF_ID_MAX)))
+        (in->supi[0] &&
+         !msgsec_json_valid_ident(in->supi, MSGSEC_AANF_ID_MAX)) ||
+        (in->gpsi[0] && !msgsec_json_valid_ident(in->gpsi, MSGSEC_AANF_ID_MAX)))
         rc = MSGSEC_ERR_INVALID_ARG;
     if (!rc && !(rc = put_key(o, "kaf", s->key_encoding, in->kaf)) &&
-        !(rc = put_string(o, "expiry", when)) &&
-        !(in->supi[0] && (rc = put_string(o, "supi", in->supi))) &&
+        !(rc = msgsec_json_put_string(o, "expiry", when)) &&
+        !(in->supi[0] && (rc = msgsec_json_put_string(o, "supi", in->supi))) &&
         in->gpsi[0])
-        rc = put_string(o, "gpsi", in->gpsi);
-    return dump(o, rc, "kaf", out, cap, out_len);
+        rc = msgsec_json_put_string(o, "gpsi", in->gpsi);
+    return msgsec_json_dump(o, rc, "kaf", out, cap, out_len);
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_encode_key_info(
@@ -955,14 +742,14 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_encode_key_info(
         return rc;
     int has_supi = in->supi[0] != 0, has_gpsi = in->gpsi[0] != 0;
     if (!akid_ok(in->a_kid) || has_supi == has_gpsi ||
-        (has_supi && !valid_ident(in->supi, MSGSEC_AANF_ID_MAX)) ||
-        (has_gpsi && !valid_ident(in->gpsi, MSGSEC_AANF_ID_MAX)))
+        (has_supi && !msgsec_json_valid_ident(in->supi, MSGSEC_AANF_ID_MAX)) ||
+        (has_gpsi && !msgsec_json_valid_ident(in->gpsi, MSGSEC_AANF_ID_MAX)))
         rc = MSGSEC_ERR_INVALID_ARG;
-    if (!rc && !(rc = put_string(o, "aKId", in->a_kid)) &&
+    if (!rc && !(rc = msgsec_json_put_string(o, "aKId", in->a_kid)) &&
         !(rc = put_key(o, "kAkma", s->key_encoding, in->k_akma)))
-        rc = put_string(o, has_supi ? "supi" : "gpsi",
-                        has_supi ? in->supi : in->gpsi);
-    return dump(o, rc, "kAkma", out, cap, out_len);
+        rc = msgsec_json_put_string(o, has_supi ? "supi" : "gpsi",
+                                    has_supi ? in->supi : in->gpsi);
+    return msgsec_json_dump(o, rc, "kAkma", out, cap, out_len);
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_encode_ctx_remove(
@@ -973,11 +760,11 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_encode_ctx_remove(
     int rc = enc_begin(&s, in, out, cap, out_len, &o);
     if (rc)
         return rc;
-    if (!valid_ident(in->supi, MSGSEC_AANF_ID_MAX))
+    if (!msgsec_json_valid_ident(in->supi, MSGSEC_AANF_ID_MAX))
         rc = MSGSEC_ERR_INVALID_ARG;
     if (!rc)
-        rc = put_string(o, "supi", in->supi);
-    return dump(o, rc, NULL, out, cap, out_len);
+        rc = msgsec_json_put_string(o, "supi", in->supi);
+    return msgsec_json_dump(o, rc, NULL, out, cap, out_len);
 }
 
 /* A text field of a problem: "" means absent; must be terminated. */
@@ -985,7 +772,7 @@ static int put_text(json_t *o, const char *name, const char *v, size_t cap)
 {
     if (strnlen(v, cap) == cap)
         return MSGSEC_ERR_INVALID_ARG;
-    return v[0] ? put_string(o, name, v) : 0;
+    return v[0] ? msgsec_json_put_string(o, name, v) : 0;
 }
 
 MSGSEC_SDK_EXPORT int msgsec_aanf_encode_problem(
@@ -1023,12 +810,12 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_encode_problem(
             if (strnlen(p->param, sizeof(p->param)) == sizeof(p->param))
                 rc = MSGSEC_ERR_INVALID_ARG;
             if (!rc)
-                rc = put_string(e, "param", p->param);
+                rc = msgsec_json_put_string(e, "param", p->param);
             if (!rc)
                 rc = put_text(e, "reason", p->reason, sizeof(p->reason));
         }
     }
-    return dump(o, rc, NULL, out, cap, out_len);
+    return msgsec_json_dump(o, rc, NULL, out, cap, out_len);
 }
 
 /* -------------------------------------------------------- retrieve result */
@@ -1050,26 +837,13 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_retrieve_result(
         memset(problem, 0, sizeof(*problem));
     if (!(s = settings_or_default(s)) || !out || (!body && len))
         return MSGSEC_ERR_INVALID_ARG;
-    char ct[64];
-    copy_text(ct, sizeof(ct), content_type ? content_type : "none",
-              strlen(content_type ? content_type : "none"));
-    msgsec_aanf_fault f = {0};
-    char ftext[256];
     if (status == 200) {
-        if (!msgsec_http_media_type_is(content_type, MSGSEC_AANF_MEDIA_JSON)) {
-            snprintf(detail, detail_len,
-                     "HTTP 200 with content type %s, not " MSGSEC_AANF_MEDIA_JSON,
-                     ct);
-            return MSGSEC_ERR_BAD_FRAME;
-        }
-        int rc = msgsec_aanf_decode_key_data(s, body, len, out, &f);
-        if (rc == MSGSEC_ERR_BAD_FRAME)
-            snprintf(detail, detail_len, "HTTP 200 with a bad AkmaAfKeyData: %s",
-                     msgsec_aanf_fault_text(&f, ftext, sizeof(ftext)));
-        else if (rc)
-            snprintf(detail, detail_len, "decoding AkmaAfKeyData: %s",
-                     rc == MSGSEC_ERR_NOMEM ? "out of memory"
-                                            : "invalid argument");
+        msgsec_aanf_fault f;
+        int rc = msgsec_json_expect_json(content_type, detail, detail_len);
+        if (rc == 0)
+            rc = msgsec_json_decode_detail(
+                msgsec_aanf_decode_key_data(s, body, len, out, &f),
+                "AkmaAfKeyData", &f, detail, detail_len);
         return rc;
     }
     if (status == 204) {
@@ -1078,34 +852,8 @@ MSGSEC_SDK_EXPORT int msgsec_aanf_retrieve_result(
                  "expired); the UE must run primary authentication again");
         return MSGSEC_ERR_KEY_UNAVAILABLE;
     }
-    msgsec_aanf_problem p;
-    int prc = MSGSEC_ERR_BAD_FRAME;
-    if (len && (msgsec_http_media_type_is(content_type,
-                                          MSGSEC_AANF_MEDIA_PROBLEM) ||
-                msgsec_http_media_type_is(content_type,
-                                          MSGSEC_AANF_MEDIA_JSON)))
-        prc = msgsec_aanf_decode_problem(s, body, len, &p, &f);
-    if (prc == 0) {
-        if (problem)
-            *problem = p;
-        snprintf(detail, detail_len, "HTTP %d%s%s%s%s%s%s%s", status,
-                 p.title[0] ? ": " : "", p.title, p.cause[0] ? " (" : "",
-                 p.cause, p.cause[0] ? ")" : "", p.detail[0] ? ": " : "",
-                 p.detail);
-    } else {
-        if (problem)
-            problem->status = status;
-        if (len == 0)
-            snprintf(detail, detail_len, "HTTP %d without ProblemDetails",
-                     status);
-        else if (prc == MSGSEC_ERR_BAD_FRAME &&
-                 f.kind != MSGSEC_AANF_FAULT_NONE)
-            snprintf(detail, detail_len, "HTTP %d with a bad ProblemDetails: %s",
-                     status, msgsec_aanf_fault_text(&f, ftext, sizeof(ftext)));
-        else
-            snprintf(detail, detail_len, "HTTP %d with a %s body, not "
-                     MSGSEC_AANF_MEDIA_PROBLEM, status, ct);
-    }
+    msgsec_json_error_answer(status, content_type, body, len, problem, detail,
+                             detail_len);
     return MSGSEC_ERR_LOOKUP_FAILED;
 }
 

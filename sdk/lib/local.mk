@@ -18,6 +18,12 @@ sdk_lib_libmsgsec_sdk_core_la_SOURCES += sdk/lib/tlspsk.c sdk/lib/psk_ext.c
 msgsecinclude_HEADERS += sdk/include/msgsec/tlspsk.h
 sdk_lib_libmsgsec_sdk_core_la_SOURCES += sdk/lib/tlsprov.c
 msgsecinclude_HEADERS += sdk/include/msgsec/tlsprov.h
+sdk_lib_libmsgsec_sdk_core_la_SOURCES += sdk/lib/jsonutil.c \
+	sdk/lib/jsonutil.h sdk/lib/seal.c
+msgsecinclude_HEADERS += sdk/include/msgsec/seal.h
+sdk_lib_libmsgsec_sdk_core_la_SOURCES += sdk/lib/keycache.c sdk/lib/provcfg.c
+msgsecinclude_HEADERS += sdk/include/msgsec/keycache.h \
+	sdk/include/msgsec/provcfg.h
 
 lib_LTLIBRARIES += sdk/lib/libmsgsec-sdk.la
 sdk_lib_libmsgsec_sdk_la_SOURCES =

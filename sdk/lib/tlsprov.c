@@ -229,3 +229,22 @@ MSGSEC_SDK_EXPORT int msgsec_tlsprov_claim_prefix(const msgsec_upcalls *up,
     return msgsec_tlsprov_claim_match(up, pc, tok, len, versions,
                                       match_prefix, (void *)prefix);
 }
+
+MSGSEC_SDK_EXPORT const char *msgsec_tlsprov_alert_name(int alert)
+{
+    switch (alert) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 40: return "handshake_failure";
+    case 47: return "illegal_parameter";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 109: return "missing_extension";
+    case 115: return "unknown_psk_identity";
+    default: return "another alert";
+    }
+}

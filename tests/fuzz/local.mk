@@ -53,3 +53,32 @@ tests_fuzz_fuzz_aanf_json_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_aanf_json_LDADD = sdk/lib/libmsgsec-sdk-core.la \
 	$(JANSSON_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/aanf_json
+
+# The SEAL codec: keyInfo, and the key-management JSON, queries, token
+# requests, answers and PSK identities.
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_keyinfo tests/fuzz/fuzz_seal_json
+endif
+tests_fuzz_fuzz_keyinfo_SOURCES = tests/fuzz/fuzz_keyinfo.c
+tests_fuzz_fuzz_keyinfo_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_keyinfo_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_keyinfo_LDADD = sdk/lib/libmsgsec-sdk-core.la \
+	$(JANSSON_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+tests_fuzz_fuzz_seal_json_SOURCES = tests/fuzz/fuzz_seal_json.c
+tests_fuzz_fuzz_seal_json_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_seal_json_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_seal_json_LDADD = sdk/lib/libmsgsec-sdk-core.la \
+	$(JANSSON_LIBS) $(LIBCURL_LIBS) $(LIBCRYPTO_LIBS) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/keyinfo tests/fuzz/corpus/seal_json
+
+# The MSGin5G-1 codec and line splitter of examples/msgin5g.
+if ENABLE_FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_msgin5g
+endif
+tests_fuzz_fuzz_msgin5g_SOURCES = tests/fuzz/fuzz_msgin5g.c \
+	examples/msgin5g/msg.c examples/msgin5g/msg.h
+tests_fuzz_fuzz_msgin5g_CPPFLAGS = $(FUZZ_CPPFLAGS) $(JANSSON_CFLAGS) \
+	-I$(top_srcdir)/examples/msgin5g
+tests_fuzz_fuzz_msgin5g_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_msgin5g_LDADD = $(JANSSON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/msgin5g

@@ -14,6 +14,9 @@ set -u
 
 : "${MSGSEC_TEST_BUILDDIR:?set by make check}"
 AANF=$MSGSEC_TEST_BUILDDIR/tools/msgsec-aanf
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_init aanf
 
 # DOMAIN.md: K_AKMA of K_AUSF 00..1f and SUPI 001010000000001, and the
 # K_AF it gives for AF_ID "msgin5g.example.com" || 01 00 00 00 07.
@@ -23,76 +26,29 @@ SUPI=imsi-001010000000001
 AKID=0001.67d8dee47b7d74e6f457b7b23d5806746ed87b920aa8035f37b494c1bfc5d83b@5gc.mnc001.mcc001.3gppnetwork.org
 AFID='msgin5g.example.com;ua=0100000007'
 
-if [ ! -x "$AANF" ]; then
-    echo "FAIL: $AANF not built"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+[ -x "$AANF" ] || abort "$AANF not built"
 if ! command -v curl >/dev/null 2>&1 || ! curl -V | grep -q HTTP2 ||
     ! command -v perl >/dev/null 2>&1; then
-    echo "needs curl with HTTP/2 and perl (scripts/bootstrap.sh installs them)"
-    echo "0 passed, 1 failed"
-    exit 1
+    abort "needs curl with HTTP/2 and perl (scripts/bootstrap.sh installs them)"
 fi
 
-umask 077
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/msgsec-aanf.XXXXXX") || exit 1
-pids=
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
+# details: a failed check shows the last response.
+details() {
     [ -f "$tmp/headers" ] && sed 's/^/  headers: /' "$tmp/headers"
     [ -f "$tmp/body" ] && sed 's/^/  body: /' "$tmp/body" && echo
-}
-check() { # check NAME CONDITION: passes when the shell condition holds
-    if eval "$2"; then ok "$1"; else bad "$1"; fi
 }
 
 b64() { perl -e 'print pack("H*", $ARGV[0])' "$1" | base64; }
 
 # start NAME [OPTION...]: runs the emulator on an ephemeral port; sets
-# $url (the apiRoot) and $pid.
+# $url (the apiRoot) and $pid; its log is $tmp/NAME.err.
 start() {
     n=$1
     shift
-    "$AANF" --listen 127.0.0.1:0 "$@" >"$tmp/$n.out" 2>"$tmp/$n.log" &
-    pid=$!
-    pids="$pids $pid"
-    i=0
-    while ! grep -q '^listening on ' "$tmp/$n.out" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-            echo "FAIL: msgsec-aanf $* did not start"
-            cat "$tmp/$n.log"
-            echo "$passed passed, $((failed + 1)) failed"
-            exit 1
-        fi
-        sleep 0.1
-    done
-    url=http://$(sed -n 's/^listening on //p' "$tmp/$n.out")
-}
-
-# stop PID NAME: SIGTERM must end the emulator with status 0.
-stop() {
-    kill -TERM "$1"
-    wait "$1"
-    st=$?
-    pids=$(echo "$pids" | sed "s/ $1\$//; s/ $1 / /")
-    check "$2: SIGTERM exits cleanly" \
-        '[ "$st" -eq 0 ]'
+    listener "$n" "msgsec-aanf $n" "$AANF" --listen 127.0.0.1:0 "$@" ||
+        finish
+    pid=$bgpid
+    url=http://127.0.0.1:$port
 }
 
 # post PROTO URL BODY [CURL OPTION...]: prints the status; headers and
@@ -201,9 +157,9 @@ check "http/1.1: a body without Content-Length answers 411" \
     '[ "$s" = 411 ]'
 
 check "the log has one line per request" \
-    '[ "$(grep -c " -> " "$tmp/main.log")" -eq 25 ]'
+    '[ "$(grep -c " -> " "$tmp/main.err")" -eq 25 ]'
 check "the log holds no key material" \
-    '! grep -qi -e "$K_AKMA" -e "$K_AF" "$tmp/main.log"'
+    '! grep -qi -e "$K_AKMA" -e "$K_AF" "$tmp/main.err"'
 stop "$main_pid" "default settings"
 
 # --------------------------------------------------- base64 keys, fqdn
@@ -296,5 +252,4 @@ rc=$?
 check "a bad --listen address exits 1" \
     '[ "$rc" -eq 1 ]'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -265,9 +265,10 @@ has "$err" "[service.s] has no usable provider"
 
 run 0 providers -c "$valid"
 has "$out" "policy $valid"
+has "$out" "seal client: no (seal_client = no at $valid:6)"
 block testpsk
 has "$blk" "  version       1.0"
-has "$blk" "  abi           1.1"
+has "$blk" "  abi           1.2"
 has "$blk" "  capabilities  client, server, mutual-auth, confidentiality"
 has "$blk" "  policy        $valid:8"
 has "$blk" "  support       mandatory"
@@ -338,6 +339,7 @@ has "$blk" "  status        not loaded: MSGSEC_ERR_PROVIDER_INIT"
 lacks "$blk" "[mandatory]"
 p=$(policy conditional yes)
 run 3 providers -c "$p"
+has "$out" "seal client: yes (seal_client = yes at $p:5)"
 block testpsk2
 has "$blk" "  support       mandatory-if-seal-client (seal_client = yes: mandatory)"
 has "$blk" "[mandatory]"
@@ -376,6 +378,8 @@ if [ "$(tail -n 1 "$out")" = "selected: testpsk" ]; then
 else
     bad "last line is not 'selected: testpsk'"
 fi
+has "$out" "authorize: none (no authorize key in [service.explicit]: no authorization required)"
+has "$out" "seal client: no (seal_client = no at $valid:6)"
 
 run 0 explain -c "$valid" -s explicit -o testpsk2
 has "$out" "testpsk          not chosen not offered by the client"
@@ -412,6 +416,97 @@ p=$(policy mandatory-fail)
 run 3 explain -c "$p" --service s --offer testpsk
 has "$out" "selected: testpsk"
 has "$err" "mandatory provider failinit did not load"
+
+# ------------------------------------- seal client (auto) and authorize
+
+# inline NAME: standard input to NAME.conf in the private directory, mode
+# 0600, @PROVIDER_DIR@ substituted; prints the path.
+inline() {
+    dst=$tmp/$1.conf
+    esc=$(printf '%s\n' "$MSGSEC_TEST_PROVIDER_DIR" | sed 's/[\\|&]/\\&/g')
+    sed -e "s|@PROVIDER_DIR@|$esc|g" >"$dst" || exit 1
+    chmod 600 "$dst"
+    printf '%s\n' "$dst"
+}
+
+# seal_client left to auto: an optional section naming a key-management
+# server makes the UE a SEAL client (line 9), even though it does not load.
+p=$(inline seal-auto <<EOF
+[core]
+provider_dir = @PROVIDER_DIR@
+[provider.testpsk]
+secret = $SECRET
+authz_map = "alice=ue1"
+[provider.ghost]
+support = optional
+module = ghost-not-installed
+km_uri = http://127.0.0.1:1
+[provider.testpsk2]
+support = mandatory-if-seal-client
+secret = $SECRET
+[service.s]
+use = testpsk
+authorize = testpsk
+EOF
+)
+run 0 providers -c "$p"
+has "$out" "seal client: yes (seal_client = auto (the default), and [provider.ghost] sets km_uri at $p:9)"
+block testpsk2
+has "$blk" "  support       mandatory-if-seal-client (seal_client = yes: mandatory)"
+has "$blk" "  status        loaded"
+run 0 explain -c "$p" --service s
+has "$out" "authorize: testpsk (answers whether a client's UE service ID is associated with its identity)"
+has "$out" "seal client: yes (seal_client = auto (the default), and [provider.ghost] sets km_uri"
+if [ "$(tail -n 1 "$out")" = "selected: testpsk" ]; then
+    ok "explain: the selection still comes last"
+else
+    bad "explain: last line is not 'selected: testpsk'"
+fi
+
+# auto without any SEAL key: no SEAL client.
+p=$(inline seal-none <<EOF
+[core]
+provider_dir = @PROVIDER_DIR@
+[provider.testpsk]
+secret = $SECRET
+[service.s]
+use = testpsk
+EOF
+)
+run 0 providers -c "$p"
+has "$out" "seal client: no (seal_client = auto (the default), and no [provider.*] section that is not off sets km_uri or val_user_id)"
+
+# authorize naming a provider without the operation (testpsk0 is built
+# against ABI 1.0): the policy reads fine, the core refuses it (line 9).
+p=$(inline authz-noop <<EOF
+[core]
+provider_dir = @PROVIDER_DIR@
+[provider.testpsk0]
+secret = $SECRET
+[provider.testpsk]
+secret = $SECRET
+[service.s]
+use = testpsk
+authorize = testpsk0
+EOF
+)
+run 0 check -c "$p"
+run 1 check --load -c "$p"
+has "$err" "$p:9: [service.s] authorize: provider testpsk0 does not implement authorize (provider ABI 1.0"
+run 1 providers -c "$p"
+has "$err" "$p:9: [service.s] authorize: provider testpsk0 does not implement authorize"
+run 1 explain -c "$p" --service s
+has "$out" "authorize: testpsk0"
+# authorize naming an undeclared provider: a policy error with its line.
+p=$(inline authz-ghost <<EOF
+[provider.testpsk]
+[service.s]
+use = testpsk
+authorize = ghost
+EOF
+)
+run 1 check -c "$p"
+has "$err" "$p:4: [service.s] authorize: provider \"ghost\" is not declared"
 
 # -v shows the library's log; without it only the command's own report.
 run 0 providers -v -c "$valid"

@@ -22,213 +22,37 @@ WRONG=73657276652074657374207365637265743a206e6f7420666f72207573652122
 # Look-up time of testpsk2; the clients' timeouts leave a wide margin.
 DELAY_MS=400
 
-if [ ! -x "$MSGSEC" ]; then
-    echo "FAIL: $MSGSEC not built"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_init serve
+secrets="$SECRET $WRONG"
 
-umask 077
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/msgsec-serve.XXXXXX") || exit 1
-chmod 700 "$tmp"
-# Every server started is killed by its PID, whatever happens.
-pids=
-cleanup() {
-    for p in $pids; do
-        kill "$p" 2>/dev/null
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-out=$tmp/stdout
-err=$tmp/stderr
-: >"$out"
-: >"$err"
-last=
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
-    echo "  command: $last"
-    sed 's/^/  stdout: /' "$out"
-    sed 's/^/  stderr: /' "$err"
-}
+[ -x "$MSGSEC" ] || abort "$MSGSEC not built"
 
 # policy NAME: tests/data/serve/NAME.conf copied into the private
 # directory with mode 0600 (the core refuses group- or world-writable
 # policies), @PROVIDER_DIR@ and @DELAY_MS@ substituted; prints its path.
 policy() {
-    dst=$tmp/$1.conf
-    esc=$(printf '%s\n' "$MSGSEC_TEST_PROVIDER_DIR" | sed 's/[\\|&]/\\&/g')
-    sed -e "s|@PROVIDER_DIR@|$esc|g" -e "s|@DELAY_MS@|$DELAY_MS|g" \
-        "$DATA/$1.conf" >"$dst" || exit 1
-    chmod 600 "$dst"
-    printf '%s\n' "$dst"
-}
-
-# clean FILE...: no secret and no sanitizer report in the files.
-clean() {
-    if grep -q -i -e "$SECRET" -e "$WRONG" "$@"; then
-        bad "$last: output contains a policy secret"
-    fi
-    if grep -q -e "Sanitizer" -e "runtime error:" "$@"; then
-        bad "$last: sanitizer report"
-    fi
+    subst "$DATA/$1.conf" "$tmp/$1.conf" \
+        PROVIDER_DIR="$MSGSEC_TEST_PROVIDER_DIR" DELAY_MS="$DELAY_MS"
+    printf '%s\n' "$tmp/$1.conf"
 }
 
 # run WANT INPUT ARG...: runs msgsec ARG... with INPUT (printf format) on
 # standard input, keeping stdout and stderr; checks the exit status.
 run() {
-    want=$1
-    input=$2
+    rw=$1
+    ri=$2
     shift 2
-    last="msgsec $*"
-    # shellcheck disable=SC2059
-    printf "$input" | "$MSGSEC" "$@" >"$out" 2>"$err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then
-        ok "$last: exit $want"
-    else
-        bad "$last: exit $got, expected $want"
-    fi
-    clean "$out" "$err"
-}
-
-has() {
-    if grep -q -F -e "$2" "$1"; then
-        ok "$(basename "$1") has: $2"
-    else
-        bad "$(basename "$1") lacks: $2"
-    fi
-}
-
-lacks() {
-    if grep -q -F -e "$2" "$1"; then
-        bad "$(basename "$1") should not have: $2"
-    else
-        ok "$(basename "$1") has no: $2"
-    fi
-}
-
-empty_out() {
-    if [ -s "$out" ]; then
-        bad "stdout should be empty"
-    else
-        ok "stdout is empty"
-    fi
-}
-
-# same FILE TEXT: FILE holds exactly TEXT (printf format).
-same() {
-    # shellcheck disable=SC2059
-    printf "$2" >"$tmp/expected"
-    if cmp -s "$tmp/expected" "$1"; then
-        ok "$(basename "$1") is exactly as expected"
-    else
-        bad "$(basename "$1") differs from the expected text"
-        sed 's/^/  expected: /' "$tmp/expected"
-    fi
+    run_as "msgsec $*" "$rw" "$ri" "$MSGSEC" "$@"
 }
 
 # start NAME POLICY SERVICE [ARG...]: starts `msgsec serve` on 127.0.0.1
 # port 0 in the background; its output goes to $tmp/NAME.out and .err,
 # its PID into $spid (and the cleanup list), its port into $port.
 start() {
-    name=$1
-    sp=$2
-    svc=$3
-    shift 3
-    : >"$tmp/$name.out"
-    : >"$tmp/$name.err"
-    "$MSGSEC" serve -c "$sp" --service "$svc" --listen 127.0.0.1:0 "$@" \
-        >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    spid=$!
-    pids="$pids $spid"
-    port=
-    i=0
-    while [ $i -lt 200 ]; do
-        port=$(sed -n '1s/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
-            "$tmp/$name.out")
-        [ -n "$port" ] && break
-        kill -0 "$spid" 2>/dev/null || break
-        sleep 0.05
-        i=$((i + 1))
-    done
-    last="msgsec serve -c $sp --service $svc --listen 127.0.0.1:0 $*"
-    if [ -n "$port" ] && [ "$port" -gt 0 ]; then
-        ok "server $name listens on 127.0.0.1:$port"
-    else
-        bad "server $name did not report its port"
-        sed 's/^/  server: /' "$tmp/$name.out" "$tmp/$name.err"
-        port=1
-    fi
-}
-
-# wait_for FILE TEXT: waits (up to 10 s) until FILE has TEXT.
-wait_for() {
-    i=0
-    while [ $i -lt 200 ]; do
-        grep -q -F -e "$2" "$1" && break
-        sleep 0.05
-        i=$((i + 1))
-    done
-    has "$1" "$2"
-}
-
-# forget PID: a server that has been waited for leaves the cleanup list
-# (its PID may be reused).
-forget() {
-    rest=
-    for p in $pids; do
-        [ "$p" = "$1" ] || rest="$rest $p"
-    done
-    pids=$rest
-}
-
-# reap PID: waits for a server; its status in $got.
-reap() {
-    wait "$1"
-    got=$?
-    forget "$1"
-}
-
-# await PID WANT WHAT: checks that the server exits within 10 s (else it
-# is killed) with status WANT.
-await() {
-    i=0
-    while kill -0 "$1" 2>/dev/null && [ $i -lt 200 ]; do
-        sleep 0.05
-        i=$((i + 1))
-    done
-    if kill -0 "$1" 2>/dev/null; then
-        bad "server $1 still runs 10 s $3"
-        kill -KILL "$1" 2>/dev/null
-    fi
-    reap "$1"
-    if [ "$got" -eq "$2" ]; then
-        ok "server $1 exited with $2 $3"
-    else
-        bad "server $1 exited with $got $3, expected $2"
-    fi
-}
-
-# stop PID WANT [SIGNAL]: sends SIGTERM (or SIGNAL), then as await.
-stop() {
-    sig=${3:-TERM}
-    kill -"$sig" "$1" 2>/dev/null
-    await "$1" "$2" "after SIG$sig"
+    serve_start "$@"
+    port=$sport
 }
 
 server=$(policy server)
@@ -332,33 +156,21 @@ has "$err" "failed: MSGSEC_ERR_MESSAGE_TOO_LARGE: input line 1 is longer than 65
 # A wrong secret fails while a good client on the same server goes on: the
 # good one is connected (first answer in) before the bad one starts and
 # sends its second line after the bad one has failed.
-good_out=$tmp/good.out
-good_err=$tmp/good.err
-fifo=$tmp/good.fifo
-mkfifo "$fifo"
-: >"$good_out"
-"$MSGSEC" connect -c "$client" --service explicit \
-    --connect "127.0.0.1:$eport" --identity bob <"$fifo" \
-    >"$good_out" 2>"$good_err" &
-gpid=$!
-exec 3>"$fifo"
-echo "before" >&3
-wait_for "$good_out" "testpsk bob: before"
+fifo_open good 3 "$MSGSEC" connect -c "$client" --service explicit \
+    --connect "127.0.0.1:$eport" --identity bob
+gpid=$bgpid
+feed 3 "before"
+wait_for "$tmp/good.out" "testpsk bob: before"
 run 3 "x\n" connect -c "$wrong" --service explicit --connect "127.0.0.1:$eport"
 has "$err" "failed: MSGSEC_ERR_AUTH_FAILED: provider testpsk: server did not prove the shared secret"
 empty_out
 lacks "$err" "established"
 wait_for "$tmp/explicit.out" "MSGSEC_ERR_PEER_REJECTED: the peer rejected the session: MSGSEC_ERR_AUTH_FAILED"
-echo "after" >&3
-exec 3>&-
-wait "$gpid"
-got=$?
-last="good client during the bad one"
-if [ "$got" -eq 0 ]; then ok "$last: exit 0"; else bad "$last: exit $got"; fi
-same "$good_out" "testpsk bob: before\ntestpsk bob: after\n"
-clean "$good_out" "$good_err"
+feed 3 "after"
+fifo_close good 3 "$gpid"
+same "$tmp/good.out" "testpsk bob: before\ntestpsk bob: after\n"
 
-stop "$ep" 0
+stop "$ep" "server explicit"
 clean "$tmp/explicit.out" "$tmp/explicit.err"
 if grep -q -E '^failed 127\.0\.0\.1:[0-9]+: ' "$tmp/explicit.out"; then
     n=$(grep -c '^failed ' "$tmp/explicit.out")
@@ -394,7 +206,7 @@ run 4 "x\n" connect -c "$client" --service implicit \
     --connect "127.0.0.1:$iport" --framing message --timeout 1000
 has "$err" "failed: MSGSEC_ERR_TIMEOUT: no answer from 127.0.0.1:$iport within 1000 ms"
 wait_for "$tmp/implicit.out" ": the peer closed with an unfinished line"
-stop "$ip" 0
+stop "$ip" "server implicit"
 clean "$tmp/implicit.out" "$tmp/implicit.err"
 
 # Without --framing both tools follow the policy service's framing.
@@ -403,14 +215,14 @@ lp=$spid
 run 0 "alpha\nbeta" connect -c "$client" --service lines \
     --connect "127.0.0.1:$port"
 same "$out" "testpsk alice: alpha\ntestpsk alice: beta\n"
-stop "$lp" 0
+stop "$lp" "server lines"
 clean "$tmp/lines.out" "$tmp/lines.err"
 
 # Message framing over implicit negotiation works as well.
 start implicit-msg "$server" implicit --once
 run 0 "m\n" connect -c "$client" --service implicit --connect "127.0.0.1:$port"
 same "$out" "testpsk alice: m\n"
-await "$spid" 0 "(--once, after a clean session)"
+await "$spid" 0 "server implicit-msg (--once, after a clean session)"
 has "$tmp/implicit-msg.out" "closed 127.0.0.1:"
 
 # --------------------------- pending look-ups, concurrency, known identities
@@ -460,7 +272,7 @@ run 4 "x\n" connect -c "$client" --service delayed \
     --connect "127.0.0.1:$dport" --timeout 100
 has "$err" "failed: MSGSEC_ERR_TIMEOUT: no answer from 127.0.0.1:$dport within 100 ms (handshake not complete)"
 wait_for "$tmp/delayed.out" "MSGSEC_ERR_PEER_REJECTED: the peer closed the connection during the handshake (provider testpsk2)"
-stop "$dp" 0
+stop "$dp" "server delayed"
 clean "$tmp/delayed.out" "$tmp/delayed.err"
 
 # Implicit negotiation with a pending look-up: the refusal is the server
@@ -473,7 +285,7 @@ run 3 "x\n" connect -c "$client" --service delayed-implicit \
     --connect "127.0.0.1:$port" --identity mallory
 has "$err" "failed: MSGSEC_ERR_PEER_REJECTED: the server closed the connection during the handshake (provider testpsk2)"
 wait_for "$tmp/delayed-implicit.out" "unknown identity \"mallory\""
-stop "$spid" 0
+stop "$spid" "server delayed-implicit"
 
 # --max-conns 2: five clients at once; the others wait in the listen queue.
 start limited "$server" delayed --max-conns 2
@@ -496,7 +308,7 @@ for p in $cpids; do
     same "$tmp/l$i.out" "testpsk2 alice: q$i\n"
     i=$((i + 1))
 done
-stop "$lp" 0
+stop "$lp" "server limited"
 
 # ------------------------------------------------------------------ null
 
@@ -508,7 +320,7 @@ has "$err" "failed: MSGSEC_ERR_PEER_REJECTED: the peer rejected the session: MSG
 empty_out
 wait_for "$tmp/strict.out" "MSGSEC_ERR_NO_COMMON_PROVIDER: no common provider with the client"
 has "$tmp/strict.out" "insecure and allow_insecure is not set"
-stop "$spid" 0
+stop "$spid" "server strict"
 
 start lab "$server" lab
 run 0 "in clear\n" connect -c "$client" --service lab \
@@ -516,47 +328,38 @@ run 0 "in clear\n" connect -c "$client" --service lab \
 same "$out" "null lab-ue: in clear\n"
 has "$err" "established scheme=null identity=anonymous"
 wait_for "$tmp/lab.out" "scheme=null identity=lab-ue"
-stop "$spid" 0
+stop "$spid" "server lab"
 
 # --------------------------------------------------- --once and SIGTERM
 
 start once-fail "$server" explicit --once
 run 3 "x\n" connect -c "$wrong" --service explicit --connect "127.0.0.1:$port"
-await "$spid" 3 "(--once, after a failed session)"
+await "$spid" 3 "server once-fail (--once, after a failed session)"
 
 # SIGTERM with a session open: closed cleanly, and the client hears it.
 start term "$server" explicit
 tp=$spid
-fifo2=$tmp/term.fifo
-mkfifo "$fifo2"
-: >"$tmp/t.out"
-"$MSGSEC" connect -c "$client" --service explicit --connect "127.0.0.1:$port" \
-    <"$fifo2" >"$tmp/t.out" 2>"$tmp/t.err" &
-tc=$!
-exec 4>"$fifo2"
-echo "first" >&4
-wait_for "$tmp/t.out" "testpsk alice: first"
-stop "$tp" 0
+fifo_open term-client 4 "$MSGSEC" connect -c "$client" --service explicit \
+    --connect "127.0.0.1:$port"
+tc=$bgpid
+feed 4 "first"
+wait_for "$tmp/term-client.out" "testpsk alice: first"
+stop "$tp" "server term"
 wait_for "$tmp/term.out" "closed 127.0.0.1:"
 has "$tmp/term.out" ": server shutting down"
-wait "$tc"
-got=$?
-exec 4>&-
-last="client of a server stopped by SIGTERM"
-if [ "$got" -eq 4 ]; then ok "$last: exit 4"; else bad "$last: exit $got, expected 4"; fi
-has "$tmp/t.err" "failed: MSGSEC_ERR_CLOSED: the server closed the session with 1 of 1 answers in"
-clean "$tmp/t.out" "$tmp/t.err" "$tmp/term.out" "$tmp/term.err"
+fifo_close term-client 4 "$tc" 4
+has "$tmp/term-client.err" "failed: MSGSEC_ERR_CLOSED: the server closed the session with 1 of 1 answers in"
+clean "$tmp/term.out" "$tmp/term.err"
 
 # SIGINT does the same as SIGTERM, also in a background job (which the
 # shell starts with SIGINT ignored).
 start int "$server" explicit
-stop "$spid" 0 INT
+stop "$spid" "server int" INT
 
 # The address is taken: an I/O error at startup.
 start busy "$server" explicit
 run 4 "" serve -c "$server" --service explicit --listen "127.0.0.1:$port"
 has "$err" "cannot listen on 127.0.0.1:$port"
-stop "$spid" 0
+stop "$spid" "server busy"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -35,10 +35,18 @@
  * with version the query's protocol (big-endian), 32 bytes. The same
  * lookup_delay_ms makes the resolution pending.
  *
+ * Authorization (provider ABI 1.2, authorize): authz_map lists the UE
+ * service IDs of each subject, "ID=ue1|ue2;ID2=ue3" (quoted in the policy:
+ * ';' starts a comment there), the subject being the
+ * peer's GPSI, else its SUPI, else its identity (what SEAL configuration
+ * management checks). authz_delay_ms > 0 answers from a thread as the
+ * look-ups do (pending until it wakes the check); authz_down = yes
+ * answers MSGSEC_ERR_LOOKUP_FAILED, a source that cannot be reached.
+ *
  * Built with TESTPSK_MINOR0 (module testpsk0), the descriptor declares the
  * size and minor version of ABI 1.0, as a provider built before psk_resolve
- * existed; the field is still set behind that size, so a core that read
- * past the declared size would be caught.
+ * existed; that field and authorize are still set behind that size, so a
+ * core that read past the declared size would be caught.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -85,6 +93,10 @@ typedef struct tpsk {
     long delay_ms;
     char *known; /* comma list, or NULL: any identity */
     size_t known_size;
+    char *authz_map; /* "ID=ue1|ue2;...", or NULL: no associations */
+    size_t authz_map_size;
+    long authz_delay_ms;
+    int authz_down;
     EVP_KDF *hkdf;
     EVP_MAC *hmac;
     EVP_MD *sha256;
@@ -129,8 +141,9 @@ typedef struct tpsk_state {
     const tpsk *pd;
 } tpsk_state;
 
-static const char *const tpsk_keys[] = {"secret", "identity", "lookup_delay_ms",
-                                        "known_identities", NULL};
+static const char *const tpsk_keys[] = {
+    "secret",    "identity",       "lookup_delay_ms", "known_identities",
+    "authz_map", "authz_delay_ms", "authz_down",      NULL};
 
 /* -------------------------------------------------------------- helpers */
 
@@ -313,6 +326,7 @@ static void tpsk_fini(void *pdata)
     msgsec_pctx *pc = pd->pc;
     up->free(pc, pd->identity, pd->identity_size);
     up->free(pc, pd->known, pd->known_size);
+    up->free(pc, pd->authz_map, pd->authz_map_size);
     up->free(pc, pd, sizeof(*pd));
 }
 
@@ -324,6 +338,72 @@ static char *copy_string(const msgsec_upcalls *up, msgsec_pctx *pc,
     if (d)
         memcpy(d, s, *size);
     return d;
+}
+
+/* A delay key: an integer from 0 to MAX_DELAY_MS, 0 when absent. */
+static int config_delay(tpsk *pd, const char *key, long *out)
+{
+    const char *v = pd->up->config(pd->pc, key);
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 0 || n > MAX_DELAY_MS) {
+        pd->up->set_detail(pd->pc, "%s at %s: an integer from 0 to %ld", key,
+                           pd->up->config_where(pd->pc, key), MAX_DELAY_MS);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* authz_map: entries "ID=UE|UE..." separated by ';', nothing empty. */
+static int valid_map(const char *m)
+{
+    for (;;) {
+        const char *eq = strchr(m, '=');
+        const char *semi = strchr(m, ';');
+        if (!semi)
+            semi = m + strlen(m);
+        if (!eq || eq > semi || eq == m)
+            return 0;
+        for (const char *p = eq + 1;; p++) {
+            const char *bar = memchr(p, '|', (size_t)(semi - p));
+            const char *e = bar ? bar : semi;
+            if (e == p)
+                return 0;
+            if (!bar)
+                break;
+            p = bar;
+        }
+        if (!*semi)
+            return 1;
+        m = semi + 1;
+    }
+}
+
+/* Whether authz_map associates subject with ue. */
+static int map_has(const char *m, const char *subject, const char *ue)
+{
+    size_t sl = strlen(subject), ul = strlen(ue);
+    while (m && *m) {
+        const char *eq = strchr(m, '=');
+        const char *semi = strchr(m, ';');
+        if (!semi)
+            semi = m + strlen(m);
+        if ((size_t)(eq - m) == sl && memcmp(m, subject, sl) == 0) {
+            for (const char *p = eq + 1; p < semi;) {
+                const char *bar = memchr(p, '|', (size_t)(semi - p));
+                const char *e = bar ? bar : semi;
+                if ((size_t)(e - p) == ul && memcmp(p, ue, ul) == 0)
+                    return 1;
+                p = e + 1;
+            }
+        }
+        m = *semi ? semi + 1 : NULL;
+    }
+    return 0;
 }
 
 static int tpsk_init(const msgsec_upcalls *up, msgsec_pctx *pc, void **pdata)
@@ -370,25 +450,34 @@ static int tpsk_init(const msgsec_upcalls *up, msgsec_pctx *pc, void **pdata)
         goto fail;
     }
 
-    const char *delay = up->config(pc, "lookup_delay_ms");
-    if (delay) {
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(delay, &end, 10);
-        if (errno || end == delay || *end || v < 0 || v > MAX_DELAY_MS) {
-            up->set_detail(pc, "lookup_delay_ms at %s: an integer from 0 to %ld",
-                           up->config_where(pc, "lookup_delay_ms"),
-                           MAX_DELAY_MS);
-            goto fail;
-        }
-        pd->delay_ms = v;
-    }
+    if (config_delay(pd, "lookup_delay_ms", &pd->delay_ms) < 0 ||
+        config_delay(pd, "authz_delay_ms", &pd->authz_delay_ms) < 0)
+        goto fail;
 
     const char *known = up->config(pc, "known_identities");
     if (known && !(pd->known = copy_string(up, pc, known, &pd->known_size))) {
         rc = MSGSEC_ERR_NOMEM;
         goto fail;
     }
+
+    const char *map = up->config(pc, "authz_map");
+    if (map && !valid_map(map)) {
+        up->set_detail(pc, "authz_map at %s: expected ID=UE-ID|UE-ID;...",
+                       up->config_where(pc, "authz_map"));
+        goto fail;
+    }
+    if (map && !(pd->authz_map = copy_string(up, pc, map,
+                                             &pd->authz_map_size))) {
+        rc = MSGSEC_ERR_NOMEM;
+        goto fail;
+    }
+    const char *down = up->config(pc, "authz_down");
+    if (down && strcmp(down, "yes") != 0 && strcmp(down, "no") != 0) {
+        up->set_detail(pc, "authz_down at %s: yes or no",
+                       up->config_where(pc, "authz_down"));
+        goto fail;
+    }
+    pd->authz_down = down && strcmp(down, "yes") == 0;
 
     /* Fetched once: fetching per operation is what makes OpenSSL 3 slow. */
     pd->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
@@ -565,6 +654,21 @@ static int start_lookup(const tpsk *pd, tpsk_state *st)
     return 0;
 }
 
+/* 1 with the thread's verdict in *lrc once the look-up is over (the
+ * thread joined), 0 while it runs. */
+static int lookup_finished(tpsk_state *st, int *lrc)
+{
+    pthread_mutex_lock(&st->mu);
+    int done = st->lookup_done;
+    *lrc = st->lookup_rc;
+    pthread_mutex_unlock(&st->mu);
+    if (!done)
+        return 0;
+    pthread_join(st->thread, NULL);
+    st->thread_live = 0;
+    return 1;
+}
+
 /* The look-up's verdict is in: answer with the server hello. */
 static int send_server_hello(const tpsk *pd, tpsk_state *st, int lookup_rc)
 {
@@ -616,13 +720,9 @@ static int tpsk_step(void *pdata, void *state, const uint8_t *in, size_t len,
         return rc < 0 ? rc : MSGSEC_CONTINUE;
     }
     case PH_SV_LOOKUP: {
-        pthread_mutex_lock(&st->mu);
-        int done = st->lookup_done, lrc = st->lookup_rc;
-        pthread_mutex_unlock(&st->mu);
-        if (!done)
+        int lrc;
+        if (!lookup_finished(st, &lrc))
             return MSGSEC_PENDING;
-        pthread_join(st->thread, NULL);
-        st->thread_live = 0;
         rc = send_server_hello(pd, st, lrc);
         return rc < 0 ? rc : MSGSEC_CONTINUE;
     }
@@ -913,13 +1013,9 @@ static int tpsk_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
                             ? 0
                             : MSGSEC_ERR_KEY_UNAVAILABLE;
     } else if (st->phase == PH_SV_LOOKUP) {
-        pthread_mutex_lock(&st->mu);
-        int done = st->lookup_done, lrc = st->lookup_rc;
-        pthread_mutex_unlock(&st->mu);
-        if (!done)
+        int lrc;
+        if (!lookup_finished(st, &lrc))
             return MSGSEC_PENDING;
-        pthread_join(st->thread, NULL);
-        st->thread_live = 0;
         /* The thread's verdict for an unknown user is AUTH_FAILED. */
         st->lookup_rc = lrc < 0 ? MSGSEC_ERR_KEY_UNAVAILABLE : 0;
     } else {
@@ -955,6 +1051,57 @@ static int tpsk_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
     return 0;
 }
 
+/* The answer of the configuration-management source authz_map stands
+ * for. */
+static int authz_verdict(const tpsk *pd, msgsec_psession *ps,
+                         const msgsec_authz_query *q)
+{
+    const msgsec_upcalls *up = pd->up;
+    if (pd->authz_down) {
+        up->session_detail(ps, "association source unreachable (authz_down "
+                               "at %s)",
+                           up->config_where(pd->pc, "authz_down"));
+        return MSGSEC_ERR_LOOKUP_FAILED;
+    }
+    const char *subject = q->gpsi ? q->gpsi : q->supi ? q->supi : q->identity;
+    if (subject && map_has(pd->authz_map, subject, q->ue_service_id))
+        return MSGSEC_OK;
+    up->session_detail(ps, "\"%s\" is not associated with \"%s\"",
+                       subject ? subject : "(none)", q->ue_service_id);
+    return MSGSEC_ERR_NOT_AUTHORIZED;
+}
+
+/* ABI 1.2: the association of q's peer with q->ue_service_id. */
+static int tpsk_authorize(void *pdata, void *state, msgsec_psession *ps,
+                          const msgsec_authz_query *q)
+{
+    tpsk *pd = pdata;
+    tpsk_state *st = state;
+    int rc, lrc;
+    if (st->phase == PH_NONE) {
+        st->ps = ps;
+        st->pd = pd;
+        st->role = MSGSEC_ROLE_SERVER;
+        if (pd->authz_delay_ms > 0) {
+            st->delay_ms = pd->authz_delay_ms;
+            if ((rc = start_lookup(pd, st)) < 0)
+                return rc;
+            st->phase = PH_SV_LOOKUP;
+            return MSGSEC_PENDING;
+        }
+    } else if (st->phase == PH_SV_LOOKUP) {
+        /* The thread only waits: the verdict is taken here. */
+        if (!lookup_finished(st, &lrc))
+            return MSGSEC_PENDING;
+    } else {
+        pd->up->session_detail(ps, "authorize called again after its "
+                                   "outcome");
+        return MSGSEC_ERR_STATE;
+    }
+    st->phase = PH_DONE;
+    return authz_verdict(pd, ps, q);
+}
+
 static const msgsec_provider tpsk_provider = {
 #ifdef TESTPSK_MINOR0
     .magic = MSGSEC_PROVIDER_MAGIC,
@@ -986,6 +1133,7 @@ static const msgsec_provider tpsk_provider = {
     .end = tpsk_end,
     .close = tpsk_close,
     .psk_resolve = tpsk_psk_resolve,
+    .authorize = tpsk_authorize,
 };
 
 MSGSEC_PROVIDER_DEFINE(TESTPSK_MODULE, tpsk_provider)

@@ -102,11 +102,11 @@ tests_unit_test_tlsprov_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
 tests_unit_test_tlsprov_LDADD = $(SDK_UNIT_LDADD)
 
 # The akma provider through the core, against tools/msgsec-aanf; its K_AF
-# cache is also linked in directly.
+# cache (the SDK key cache) is also tested directly.
 check_PROGRAMS += tests/unit/test_akma
 TESTS += tests/unit/test_akma
-tests_unit_test_akma_SOURCES = tests/unit/test_akma.c plugins/akma/kafcache.c
-tests_unit_test_akma_CPPFLAGS = $(SDK_UNIT_CPPFLAGS) -I$(top_srcdir)/plugins/akma
+tests_unit_test_akma_SOURCES = tests/unit/test_akma.c
+tests_unit_test_akma_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
 tests_unit_test_akma_LDADD = $(SDK_UNIT_LDADD)
 
 # PSK identity look-ups for integrators' own TLS stacks: test providers
@@ -117,3 +117,34 @@ TESTS += tests/unit/test_pskapi
 tests_unit_test_pskapi_SOURCES = tests/unit/test_pskapi.c
 tests_unit_test_pskapi_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
 tests_unit_test_pskapi_LDADD = $(SDK_UNIT_LDADD)
+
+# SEAL authorization (msgsec_authz_*) through testpsk's authorize.
+check_PROGRAMS += tests/unit/test_authz
+TESTS += tests/unit/test_authz
+tests_unit_test_authz_SOURCES = tests/unit/test_authz.c
+tests_unit_test_authz_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_test_authz_LDADD = $(UNIT_LDADD)
+
+# SDK: the SEAL codecs (keyInfo, ValKeyInfo, tokens, associations, URLs,
+# queries, PSK identities).
+check_PROGRAMS += tests/unit/test_seal_codec
+TESTS += tests/unit/test_seal_codec
+tests_unit_test_seal_codec_SOURCES = tests/unit/test_seal_codec.c
+tests_unit_test_seal_codec_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_seal_codec_LDADD = $(SDK_UNIT_LDADD)
+
+# The seal-tlspsk provider through the core, against tools/msgsec-seal-km.
+check_PROGRAMS += tests/unit/test_seal
+TESTS += tests/unit/test_seal
+tests_unit_test_seal_SOURCES = tests/unit/test_seal.c
+tests_unit_test_seal_CPPFLAGS = $(SDK_UNIT_CPPFLAGS)
+tests_unit_test_seal_LDADD = $(SDK_UNIT_LDADD)
+
+# The MSGin5G-1 codec and line splitter of examples/msgin5g.
+check_PROGRAMS += tests/unit/test_msgin5g_msg
+TESTS += tests/unit/test_msgin5g_msg
+tests_unit_test_msgin5g_msg_SOURCES = tests/unit/test_msgin5g_msg.c \
+	examples/msgin5g/msg.c examples/msgin5g/msg.h
+tests_unit_test_msgin5g_msg_CPPFLAGS = $(UNIT_CPPFLAGS) $(JANSSON_CFLAGS) \
+	-I$(top_srcdir)/examples/msgin5g
+tests_unit_test_msgin5g_msg_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS)

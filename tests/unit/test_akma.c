@@ -3,7 +3,7 @@
  * tree) run TLS with K_AF in implicit negotiation, the AF fetching K_AF
  * from the AAnF emulator tools/msgsec-aanf (child processes on 127.0.0.1
  * with ephemeral ports, always stopped by PID). Also the K_AF cache on its
- * own (kafcache.c with a fake fetcher and clock), every AAnF failure, key
+ * own (<msgsec/keycache.h> with a fake fetcher and clock), every AAnF failure, key
  * files and policy errors. */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +26,9 @@
 #include <msgsec/aanf.h>
 #include <msgsec/akma_keys.h>
 #include <msgsec/http.h>
+#include <msgsec/keycache.h>
 #include <msgsec/tlspsk.h>
 
-#include "kafcache.h"
 #include "testutil.h"
 
 /* DOMAIN.md's known answers. */
@@ -493,168 +493,169 @@ static void f_wake(void *arg)
     ((fake *)arg)->wakes++;
 }
 
-static msgsec_kafc *fake_cache(fake *f, size_t cap)
+static msgsec_keycache *fake_cache(fake *f, size_t cap)
 {
     memset(f, 0, sizeof(*f));
     f->now = 1000000;
-    msgsec_kafc_ops ops = {.arg = f,
+    msgsec_keycache_ops ops = {.arg = f,
                            .alloc = f_alloc,
                            .free = f_free,
                            .fetch = f_fetch,
                            .abandon = f_abandon,
                            .now = f_now};
     static const uint8_t seed[16] = {1, 2, 3};
-    msgsec_kafc *c = NULL;
-    CU_ASSERT_EQUAL(msgsec_kafc_new(&ops, cap, seed, &c), 0);
+    msgsec_keycache *c = NULL;
+    CU_ASSERT_EQUAL(msgsec_keycache_new(&ops, cap, seed, &c), 0);
     return c;
 }
 
-static void fake_result(msgsec_kafc_result *r, uint8_t b, int64_t expiry)
+static void fake_result(msgsec_keycache_result *r, uint8_t b, int64_t expiry)
 {
     memset(r, 0, sizeof(*r));
-    memset(r->kaf, b, sizeof(r->kaf));
+    memset(r->key, b, 32);
+    r->key_len = 32;
     r->expiry = expiry;
-    snprintf(r->supi, sizeof(r->supi), "imsi-00101000000000%d", b % 10);
+    snprintf(r->id1, sizeof(r->id1), "imsi-00101000000000%d", b % 10);
 }
 
 static void test_cache_single_flight(void)
 {
     fake f;
-    msgsec_kafc *c = fake_cache(&f, 8);
+    msgsec_keycache *c = fake_cache(&f, 8);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    msgsec_kafc_waiter w[5];
-    msgsec_kafc_result res;
+    msgsec_keycache_waiter w[5];
+    msgsec_keycache_result res;
     memset(w, 0, sizeof(w));
     for (int i = 0; i < 5; i++) {
         w[i].wake = f_wake;
         w[i].arg = &f;
-        CU_ASSERT_EQUAL(msgsec_kafc_get(c, AKID, "af;ua=0100000007", &w[i],
+        CU_ASSERT_EQUAL(msgsec_keycache_get(c, AKID, "af;ua=0100000007", &w[i],
                                         &res),
                         MSGSEC_PENDING);
     }
     /* Another afId is another key. */
-    msgsec_kafc_waiter other = {.wake = f_wake, .arg = &f};
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, AKID, "af;ua=01000100a8", &other, &res),
+    msgsec_keycache_waiter other = {.wake = f_wake, .arg = &f};
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, AKID, "af;ua=01000100a8", &other, &res),
                     MSGSEC_PENDING);
     CU_ASSERT_EQUAL(f.fetches, 2);
-    CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w[0], &res), MSGSEC_PENDING);
+    CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w[0], &res), MSGSEC_PENDING);
     /* One waiter leaves: it is not woken. */
-    msgsec_kafc_cancel(c, &w[4]);
-    msgsec_kafc_result r;
+    msgsec_keycache_cancel(c, &w[4]);
+    msgsec_keycache_result r;
     fake_result(&r, 0x5a, f.now + 60);
-    msgsec_kafc_complete(c, f.tokens[0], &r);
+    msgsec_keycache_complete(c, f.tokens[0], &r);
     CU_ASSERT_EQUAL(f.wakes, 4);
     for (int i = 0; i < 4; i++) {
-        CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w[i], &res), 0);
+        CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w[i], &res), 0);
         CU_ASSERT_EQUAL(res.rc, 0);
-        CU_ASSERT_EQUAL(res.kaf[0], 0x5a);
+        CU_ASSERT_EQUAL(res.key[0], 0x5a);
         CU_ASSERT_EQUAL(res.expiry, f.now + 60);
-        CU_ASSERT_STRING_EQUAL(res.supi, "imsi-001010000000000");
+        CU_ASSERT_STRING_EQUAL(res.id1, "imsi-001010000000000");
     }
-    CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w[4], &res), MSGSEC_ERR_STATE);
+    CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w[4], &res), MSGSEC_ERR_STATE);
     /* Now a hit, no fetch. */
-    msgsec_kafc_waiter w2 = {.wake = f_wake, .arg = &f};
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, AKID, "af;ua=0100000007", &w2, &res), 0);
-    CU_ASSERT_EQUAL(res.kaf[31], 0x5a);
+    msgsec_keycache_waiter w2 = {.wake = f_wake, .arg = &f};
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, AKID, "af;ua=0100000007", &w2, &res), 0);
+    CU_ASSERT_EQUAL(res.key[31], 0x5a);
     CU_ASSERT_EQUAL(f.fetches, 2);
-    msgsec_kafc_stats st;
-    msgsec_kafc_get_stats(c, &st);
+    msgsec_keycache_stats st;
+    msgsec_keycache_get_stats(c, &st);
     CU_ASSERT_EQUAL(st.entries, 2);
     CU_ASSERT_EQUAL(st.fetching, 1);
     /* Freed with a fetch in flight: abandoned, not leaked. */
-    msgsec_kafc_cancel(c, &other);
-    msgsec_kafc_free(c);
+    msgsec_keycache_cancel(c, &other);
+    msgsec_keycache_free(c);
     CU_ASSERT_EQUAL(f.abandoned, 1);
 }
 
 static void test_cache_expiry(void)
 {
     fake f;
-    msgsec_kafc *c = fake_cache(&f, 8);
+    msgsec_keycache *c = fake_cache(&f, 8);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    msgsec_kafc_waiter w = {.wake = f_wake, .arg = &f};
-    msgsec_kafc_result res, r;
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, "a@b.c", "x", &w, &res), MSGSEC_PENDING);
+    msgsec_keycache_waiter w = {.wake = f_wake, .arg = &f};
+    msgsec_keycache_result res, r;
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, "a@b.c", "x", &w, &res), MSGSEC_PENDING);
     fake_result(&r, 1, f.now + 10);
-    msgsec_kafc_complete(c, f.tokens[0], &r);
-    CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w, &res), 0);
+    msgsec_keycache_complete(c, f.tokens[0], &r);
+    CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w, &res), 0);
     f.now += 9;
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, "a@b.c", "x", &w, &res), 0);
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, "a@b.c", "x", &w, &res), 0);
     /* At its expiry the key is never handed out: fetched again. */
     f.now += 1;
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, "a@b.c", "x", &w, &res), MSGSEC_PENDING);
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, "a@b.c", "x", &w, &res), MSGSEC_PENDING);
     CU_ASSERT_EQUAL(f.fetches, 2);
     /* An answer that is already stale reaches the waiters as expired and
      * is not stored. */
     fake_result(&r, 2, f.now - 1);
-    msgsec_kafc_complete(c, f.tokens[1], &r);
-    CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w, &res), 0);
+    msgsec_keycache_complete(c, f.tokens[1], &r);
+    CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w, &res), 0);
     CU_ASSERT_EQUAL(res.rc, MSGSEC_ERR_KEY_EXPIRED);
     CU_ASSERT_PTR_NOT_NULL(strstr(res.detail, "expired"));
-    msgsec_kafc_stats st;
-    msgsec_kafc_get_stats(c, &st);
+    msgsec_keycache_stats st;
+    msgsec_keycache_get_stats(c, &st);
     CU_ASSERT_EQUAL(st.entries, 0);
     CU_ASSERT_EQUAL(st.expired, 1);
-    msgsec_kafc_free(c);
+    msgsec_keycache_free(c);
 }
 
 static void test_cache_bound(void)
 {
     fake f;
-    msgsec_kafc *c = fake_cache(&f, 2);
+    msgsec_keycache *c = fake_cache(&f, 2);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    msgsec_kafc_waiter w = {.wake = f_wake, .arg = &f};
-    msgsec_kafc_result res, r;
+    msgsec_keycache_waiter w = {.wake = f_wake, .arg = &f};
+    msgsec_keycache_result res, r;
     const char *ids[] = {"1@b.c", "2@b.c", "3@b.c"};
     for (int i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(msgsec_kafc_get(c, ids[i], "x", &w, &res),
+        CU_ASSERT_EQUAL(msgsec_keycache_get(c, ids[i], "x", &w, &res),
                         MSGSEC_PENDING);
         fake_result(&r, (uint8_t)i, f.now + 100);
-        msgsec_kafc_complete(c, f.tokens[i], &r);
-        CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w, &res), 0);
+        msgsec_keycache_complete(c, f.tokens[i], &r);
+        CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w, &res), 0);
     }
     /* Touch 1: 2 is now the least recently used. */
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, ids[0], "x", &w, &res), 0);
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, ids[2], "x", &w, &res), MSGSEC_PENDING);
-    msgsec_kafc_stats st;
-    msgsec_kafc_get_stats(c, &st);
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, ids[0], "x", &w, &res), 0);
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, ids[2], "x", &w, &res), MSGSEC_PENDING);
+    msgsec_keycache_stats st;
+    msgsec_keycache_get_stats(c, &st);
     CU_ASSERT_EQUAL(st.entries, 2);
     CU_ASSERT_EQUAL(st.evictions, 1);
     /* Full of fetches in flight: refused, not grown. */
-    msgsec_kafc_waiter w2 = {.wake = f_wake, .arg = &f};
-    msgsec_kafc_result res2;
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, ids[1], "x", &w2, &res2),
+    msgsec_keycache_waiter w2 = {.wake = f_wake, .arg = &f};
+    msgsec_keycache_result res2;
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, ids[1], "x", &w2, &res2),
                     MSGSEC_PENDING); /* evicts 1, the last stored one */
-    msgsec_kafc_waiter w3 = {.wake = f_wake, .arg = &f};
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, "4@b.c", "x", &w3, &res2),
+    msgsec_keycache_waiter w3 = {.wake = f_wake, .arg = &f};
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, "4@b.c", "x", &w3, &res2),
                     MSGSEC_ERR_LOOKUP_FAILED);
     CU_ASSERT_PTR_NOT_NULL(strstr(res2.detail, "in flight"));
     fake_result(&r, 3, f.now + 100);
-    msgsec_kafc_complete(c, f.tokens[2], &r);
-    CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w, &res), 0);
-    CU_ASSERT_EQUAL(res.kaf[0], 3);
+    msgsec_keycache_complete(c, f.tokens[2], &r);
+    CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w, &res), 0);
+    CU_ASSERT_EQUAL(res.key[0], 3);
     /* A failed fetch is reported and not stored. */
     r.rc = MSGSEC_ERR_LOOKUP_FAILED;
     snprintf(r.detail, sizeof(r.detail), "the AAnF refused");
-    msgsec_kafc_complete(c, f.tokens[3], &r);
-    CU_ASSERT_EQUAL(msgsec_kafc_take(c, &w2, &res2), 0);
+    msgsec_keycache_complete(c, f.tokens[3], &r);
+    CU_ASSERT_EQUAL(msgsec_keycache_take(c, &w2, &res2), 0);
     CU_ASSERT_EQUAL(res2.rc, MSGSEC_ERR_LOOKUP_FAILED);
     CU_ASSERT_STRING_EQUAL(res2.detail, "the AAnF refused");
-    msgsec_kafc_get_stats(c, &st);
+    msgsec_keycache_get_stats(c, &st);
     CU_ASSERT_EQUAL(st.entries, 1);
     CU_ASSERT_EQUAL(st.fetching, 0);
     /* A fetch that cannot start leaves nothing behind. */
     f.fail_next = 1;
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, "5@b.c", "x", &w3, &res2),
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, "5@b.c", "x", &w3, &res2),
                     MSGSEC_ERR_LOOKUP_FAILED);
     CU_ASSERT_STRING_EQUAL(res2.detail, "refused by the fake");
-    msgsec_kafc_get_stats(c, &st);
+    msgsec_keycache_get_stats(c, &st);
     CU_ASSERT_EQUAL(st.entries, 1);
     CU_ASSERT_PTR_NULL(w3.entry);
     /* Bad arguments. */
-    CU_ASSERT_EQUAL(msgsec_kafc_get(c, "", "x", &w3, &res2),
+    CU_ASSERT_EQUAL(msgsec_keycache_get(c, "", "x", &w3, &res2),
                     MSGSEC_ERR_INVALID_ARG);
-    msgsec_kafc_free(c);
+    msgsec_keycache_free(c);
     CU_ASSERT_EQUAL(f.abandoned, 0);
 }
 

@@ -48,8 +48,91 @@ static void test_conditional_support_off(void)
     CU_ASSERT_EQUAL(info.support, MSGSEC_SUPPORT_MANDATORY_IF_SEAL_CLIENT);
     CU_ASSERT_EQUAL(info.effective_mandatory, 0);
     CU_ASSERT_EQUAL(info.status, MSGSEC_ERR_PROVIDER_NOT_FOUND);
-    CU_ASSERT_PTR_NOT_NULL(strstr(info.detail, "seal_client = no"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(info.detail,
+                                  "mandatory-if-seal-client: seal client no "
+                                  "(seal_client = auto (the default), and no "
+                                  "[provider.*] section"));
     CU_ASSERT_EQUAL(msgsec_core_status(core), 0);
+    const char *why = NULL;
+    CU_ASSERT_EQUAL(msgsec_core_seal_client(core, &why), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "sets km_uri or val_user_id"));
+    CU_ASSERT_EQUAL(msgsec_core_seal_client(core, NULL), 0);
+    CU_ASSERT_EQUAL(msgsec_core_seal_client(NULL, &why),
+                    MSGSEC_ERR_INVALID_ARG);
+    msgsec_core_free(core);
+}
+
+/* auto: a section naming the SEAL user makes the UE a SEAL client, so the
+ * conditional provider that cannot load stops the core. */
+static void test_seal_client_auto(void)
+{
+    char detail[1024];
+    int rc;
+    static const char text[] =
+        "[core]\nprovider_dir = @PROVIDER_DIR@\n"                /* 1-2 */
+        "[provider.testpsk]\nsecret = " SECRET "\n"              /* 3-4 */
+        "[provider.ghost]\nsupport = mandatory-if-seal-client\n" /* 5-6 */
+        "module = ghost-not-installed\n"                         /* 7 */
+        "val_user_id = alice\n"                                  /* 8 */
+        "km_uri = http://127.0.0.1:1\n"                          /* 9 */
+        "[service.s]\nuse = testpsk\n";
+    msgsec_core *core = make_core(text, &rc, detail, sizeof(detail), 0);
+    CU_ASSERT_EQUAL(rc, MSGSEC_ERR_PROVIDER_MANDATORY);
+    CU_ASSERT_PTR_NULL(core);
+    CU_ASSERT_PTR_NOT_NULL(strstr(detail, "seal client yes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(detail, "[provider.ghost] sets val_user_id "
+                                          "at "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(detail, ".conf:8)"));
+
+    core = make_core(text, &rc, detail, sizeof(detail), MSGSEC_CORE_INSPECT);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const char *why = NULL;
+    CU_ASSERT_EQUAL(msgsec_core_seal_client(core, &why), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "seal_client = auto (the default), "
+                                       "and [provider.ghost] sets "
+                                       "val_user_id at "));
+    msgsec_provider_info info;
+    CU_ASSERT(find_info(core, "ghost", &info) >= 0);
+    CU_ASSERT_EQUAL(info.effective_mandatory, 1);
+    msgsec_core_free(core);
+}
+
+/* yes and no override whatever the sections hold; the reason names the
+ * [core] line. */
+static void test_seal_client_yes_no(void)
+{
+    char detail[1024];
+    int rc;
+    const char *why = NULL;
+    msgsec_core *core = make_core(
+        "[core]\nprovider_dir = @PROVIDER_DIR@\nseal_client = no\n"
+        "[provider.testpsk]\nsecret = " SECRET "\n"
+        "[provider.ghost]\nsupport = mandatory-if-seal-client\n"
+        "module = ghost-not-installed\nkm_uri = http://127.0.0.1:1\n"
+        "[service.s]\nuse = testpsk\n",
+        &rc, detail, sizeof(detail), 0);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(msgsec_core_seal_client(core, &why), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "seal_client = no at "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, ".conf:3"));
+    msgsec_core_free(core);
+
+    core = make_core("[core]\nprovider_dir = @PROVIDER_DIR@\n"
+                     "seal_client = yes\n"
+                     "[provider.testpsk]\nsecret = " SECRET "\n"
+                     "support = mandatory-if-seal-client\n"
+                     "[service.s]\nuse = testpsk\n",
+                     &rc, detail, sizeof(detail), 0);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(msgsec_core_seal_client(core, &why), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "seal_client = yes at "));
+    msgsec_provider_info info;
+    CU_ASSERT(find_info(core, "testpsk", &info) >= 0);
+    CU_ASSERT_EQUAL(info.effective_mandatory, 1);
+    CU_ASSERT_EQUAL(info.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(info.detail, "seal client yes "
+                                               "(seal_client = yes at "));
     msgsec_core_free(core);
 }
 
@@ -293,6 +376,9 @@ int main(void)
          test_conditional_support_off},
         {"mandatory-if-seal-client with a SEAL client",
          test_conditional_support_on},
+        {"seal_client = auto: a SEAL key makes a SEAL client",
+         test_seal_client_auto},
+        {"seal_client = yes and no", test_seal_client_yes_no},
         {"mandatory failure, inspect mode", test_mandatory_failure_inspect},
         {"null is built in and listed", test_null_builtin_listed},
         {"service with no usable provider", test_empty_service},

@@ -36,6 +36,19 @@ static void test_positive_and_unknown(void)
     CU_ASSERT_STRING_EQUAL(msgsec_strerror(-9999), "unknown error code");
 }
 
+/* The values are ABI: integrators and providers compile them in. */
+static void test_authorization_codes(void)
+{
+    CU_ASSERT_EQUAL(MSGSEC_ERR_LOOKUP_FAILED, -84);
+    CU_ASSERT_EQUAL(MSGSEC_ERR_TOKEN_REJECTED, -85);
+    CU_ASSERT_EQUAL(MSGSEC_ERR_NOT_AUTHORIZED, -86);
+    CU_ASSERT_STRING_EQUAL(msgsec_error_name(-86), "MSGSEC_ERR_NOT_AUTHORIZED");
+    CU_ASSERT_STRING_EQUAL(msgsec_strerror(-86),
+                           "identity not associated with the UE service ID");
+    CU_ASSERT_STRING_EQUAL(msgsec_error_name(-85),
+                           "MSGSEC_ERR_TOKEN_REJECTED");
+}
+
 static void test_caps_roundtrip(void)
 {
     for (uint32_t bit = 1; bit <= MSGSEC_CAP_KNOWN_MASK; bit <<= 1) {
@@ -64,6 +77,7 @@ int main(void)
         {"every code has a name and message", test_every_code_named},
         {"codes are unique", test_codes_unique},
         {"positive and unknown codes", test_positive_and_unknown},
+        {"authorization codes -85 and -86", test_authorization_codes},
         {"capability names round-trip", test_caps_roundtrip},
         {"version string matches macros", test_version},
         CU_TEST_INFO_NULL,

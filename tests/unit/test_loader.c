@@ -841,6 +841,59 @@ static void test_validate(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "ABI 0.0"));
 }
 
+static int op_authorize(void *pdata, void *state, msgsec_psession *ps,
+                        const msgsec_authz_query *q)
+{
+    (void)pdata, (void)state, (void)ps, (void)q;
+    return 0;
+}
+
+static int op_resolve(void *pdata, void *state, msgsec_psession *ps,
+                      const msgsec_psk_query *q, uint8_t *key, size_t *len,
+                      msgsec_peer *peer)
+{
+    (void)pdata, (void)state, (void)ps, (void)q, (void)key, (void)len;
+    (void)peer;
+    return MSGSEC_PSK_NOT_MINE;
+}
+
+/* Minor versions 0, 1 and 2: an operation is there only when the declared
+ * size holds its whole pointer. */
+static void test_validate_minor_versions(void)
+{
+    msgsec_provider d = *msgsec_null_provider(), copy;
+    char why[512];
+    d.psk_resolve = op_resolve;
+    d.authorize = op_authorize;
+
+    d.abi_minor = 2;
+    d.size = sizeof(d);
+    CU_ASSERT_EQUAL(msgsec_loader_validate(&d, &copy, why, sizeof(why)), 0);
+    CU_ASSERT_PTR_EQUAL(copy.authorize, op_authorize);
+    CU_ASSERT_PTR_EQUAL(copy.psk_resolve, op_resolve);
+
+    d.abi_minor = 1;
+    d.size = offsetof(msgsec_provider, authorize);
+    CU_ASSERT_EQUAL(msgsec_loader_validate(&d, &copy, why, sizeof(why)), 0);
+    CU_ASSERT_PTR_NULL(copy.authorize);
+    CU_ASSERT_PTR_EQUAL(copy.psk_resolve, op_resolve);
+
+    /* Ending inside a pointer: neither half of it is taken. */
+    d.size = offsetof(msgsec_provider, authorize) + 4;
+    CU_ASSERT_EQUAL(msgsec_loader_validate(&d, &copy, why, sizeof(why)), 0);
+    CU_ASSERT_PTR_NULL(copy.authorize);
+    d.size = offsetof(msgsec_provider, psk_resolve) + 4;
+    CU_ASSERT_EQUAL(msgsec_loader_validate(&d, &copy, why, sizeof(why)), 0);
+    CU_ASSERT_PTR_NULL(copy.psk_resolve);
+    CU_ASSERT_PTR_NULL(copy.authorize);
+
+    d.abi_minor = 0;
+    d.size = offsetof(msgsec_provider, psk_resolve);
+    CU_ASSERT_EQUAL(msgsec_loader_validate(&d, &copy, why, sizeof(why)), 0);
+    CU_ASSERT_PTR_NULL(copy.psk_resolve);
+    CU_ASSERT_PTR_NULL(copy.authorize);
+}
+
 /* ---------------------------------------------------------- threads */
 
 static void *load_loop(void *arg)
@@ -911,6 +964,7 @@ static CU_TestInfo tests[] = {
     {"null is built in", test_null_builtin},
     {"null protocol", test_null_protocol},
     {"descriptor validation", test_validate},
+    {"descriptor minor versions 0, 1 and 2", test_validate_minor_versions},
     {"concurrent loading", test_concurrent_loads},
     CU_TEST_INFO_NULL,
 };

@@ -1091,6 +1091,111 @@ static void test_diag_sink(void)
     CU_ASSERT_EQUAL(diags[0].line, 7);
 }
 
+/* The decision and its reason text, for one policy. */
+static void seal_case(const char *text, int want, const char *why)
+{
+    char buf[MSGSEC_DETAIL_MAX];
+    msgsec_policy *p = load_ok(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(p->seal_client, want);
+    msgsec_policy_seal_client_why(p, buf, sizeof(buf));
+    if (!strstr(buf, why))
+        fprintf(stderr, "\n  reason: %s\n  expected: %s\n", buf, why);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, why));
+    msgsec_policy_free(&mem, p);
+}
+
+static void test_seal_client_rule(void)
+{
+    /* auto, the default: no SEAL key anywhere. */
+    seal_case("[provider.a]\nsecret = x\n", 0,
+              "seal_client = auto (the default), and no [provider.*] "
+              "section that is not off sets km_uri or val_user_id");
+    /* auto: the key-management server or the VAL user of a section. */
+    seal_case("[provider.a]\n"          /* 1 */
+              "[provider.seal]\n"       /* 2 */
+              "support = optional\n"    /* 3 */
+              "km_uri = http://km\n",   /* 4 */
+              1,
+              "seal_client = auto (the default), and [provider.seal] sets "
+              "km_uri at t.conf:4");
+    seal_case("[core]\n"                /* 1 */
+              "seal_client = auto\n"    /* 2 */
+              "[provider.seal]\n"       /* 3 */
+              "val_user_id = alice\n"   /* 4 */
+              "km_uri = http://km\n",   /* 5 */
+              1,
+              "seal_client = auto at t.conf:2, and [provider.seal] sets "
+              "val_user_id at t.conf:4");
+    /* A section switched off does not count; the next one does. */
+    seal_case("[provider.s1]\n"         /* 1 */
+              "support = off\n"         /* 2 */
+              "km_uri = http://km\n"    /* 3 */
+              "[provider.s2]\n"         /* 4 */
+              "val_user_id = bob\n",    /* 5 */
+              1, "[provider.s2] sets val_user_id at t.conf:5");
+    seal_case("[provider.s1]\nsupport = off\nkm_uri = http://km\n", 0,
+              "no [provider.*] section that is not off");
+    /* Nor do empty values. */
+    seal_case("[provider.s]\nkm_uri =\nval_user_id = \"\"\n", 0,
+              "no [provider.*]");
+    /* Other keys that merely look alike do not count. */
+    seal_case("[provider.s]\nkm_uri_x = 1\ncm_uri = http://cm\n", 0,
+              "no [provider.*]");
+    /* yes and no say it outright, whatever the sections hold. */
+    seal_case("[core]\nseal_client = yes\n[provider.a]\n", 1,
+              "seal_client = yes at t.conf:2");
+    seal_case("[core]\nseal_client = no\n[provider.s]\nkm_uri = u\n", 0,
+              "seal_client = no at t.conf:2");
+    msgsec_policy *p = load_ok("[core]\nseal_client = no\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(p->seal_client_mode, MSGSEC_SEAL_CLIENT_NO);
+    CU_ASSERT_EQUAL(p->seal_client_line, 2);
+    msgsec_policy_free(&mem, p);
+
+    load_bad("[core]\nseal_client = Auto\n", MSGSEC_ERR_POLICY_BAD_VALUE);
+    CU_ASSERT(has_diag(2, MSGSEC_ERR_POLICY_BAD_VALUE,
+                       "[core] seal_client: \"Auto\" is not auto, yes or no"));
+}
+
+static void test_authorize_key(void)
+{
+    msgsec_policy *p = load_ok("[provider.seal]\n"         /* 1 */
+                               "[provider.akma]\n"         /* 2 */
+                               "[service.s]\n"             /* 3 */
+                               "use = akma\n"              /* 4 */
+                               "authorize = seal\n"        /* 5 */
+                               "[service.t]\n"             /* 6 */
+                               "use = akma\n");            /* 7 */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    const msgsec_pol_service *s = svc(p, "s");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_STRING_EQUAL(s->authorize, "seal");
+    CU_ASSERT_EQUAL(s->authorize_line, 5);
+    CU_ASSERT_PTR_NULL(svc(p, "t")->authorize);
+    CU_ASSERT_EQUAL(svc(p, "t")->authorize_line, 0);
+    msgsec_policy_free(&mem, p);
+
+    load_bad("[provider.a]\n[service.s]\nuse = a\nauthorize = ghost\n",
+             MSGSEC_ERR_POLICY_UNKNOWN_PROVIDER);
+    CU_ASSERT(has_diag(4, MSGSEC_ERR_POLICY_UNKNOWN_PROVIDER,
+                       "[service.s] authorize: provider \"ghost\" is not "
+                       "declared (no [provider.ghost])"));
+    load_bad("[provider.a]\n[provider.b]\nsupport = off\n"
+             "[service.s]\nuse = a\nauthorize = b\n",
+             MSGSEC_ERR_POLICY_BAD_VALUE);
+    CU_ASSERT(has_diag(6, MSGSEC_ERR_POLICY_BAD_VALUE,
+                       "[service.s] authorize: provider \"b\" has support = "
+                       "off (line 3)"));
+    load_bad("[provider.a]\n[service.s]\nuse = a\nauthorize =\n",
+             MSGSEC_ERR_POLICY_BAD_VALUE);
+    CU_ASSERT(has_diag(4, MSGSEC_ERR_POLICY_BAD_VALUE,
+                       "[service.s] authorize: empty"));
+    load_bad("[provider.a]\n[service.s]\nuse = a\nauthorise = a\n",
+             MSGSEC_ERR_POLICY_UNKNOWN_KEY);
+    CU_ASSERT(has_diag(4, MSGSEC_ERR_POLICY_UNKNOWN_KEY, "authorize)"));
+}
+
 static int suite_init(void)
 {
     msgsec_mem_init(&mem, NULL);
@@ -1124,6 +1229,8 @@ int main(void)
         {"allocation failures leak nothing", test_allocation_failures},
         {"concurrent loads", test_threads},
         {"diagnostic sink", test_diag_sink},
+        {"seal_client: auto, yes, no and the reason", test_seal_client_rule},
+        {"authorize: a declared provider not off", test_authorize_key},
         CU_TEST_INFO_NULL,
     };
     return msgsec_test_main("policy", suite_init, NULL, tests);

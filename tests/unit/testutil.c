@@ -183,12 +183,14 @@ int msgsec_test_pump(msgsec_session *client, msgsec_session *server)
     return MSGSEC_ERR_STATE;
 }
 
-int msgsec_test_aanf_start(msgsec_test_aanf *e, const char *log_path,
-                           const char *const *args)
+/* Starts tools/<prog> of the build tree; both emulators share the
+ * --listen option and the "listening on" announcement. */
+static int emulator_start(const char *prog, msgsec_test_aanf *e,
+                          const char *log_path, const char *const *args)
 {
     const char *bd = getenv("MSGSEC_TEST_BUILDDIR");
     char path[1024];
-    snprintf(path, sizeof(path), "%s/tools/msgsec-aanf", bd ? bd : ".");
+    snprintf(path, sizeof(path), "%s/tools/%s", bd ? bd : ".", prog);
     char *argv[12] = {path, "--listen", "127.0.0.1:0"};
     int argc = 3;
     for (size_t i = 0; args && args[i] && argc < 11; i++)
@@ -253,6 +255,18 @@ int msgsec_test_aanf_start(msgsec_test_aanf *e, const char *log_path,
     }
     snprintf(e->root, sizeof(e->root), "http://127.0.0.1:%d", e->port);
     return 0;
+}
+
+int msgsec_test_aanf_start(msgsec_test_aanf *e, const char *log_path,
+                           const char *const *args)
+{
+    return emulator_start("msgsec-aanf", e, log_path, args);
+}
+
+int msgsec_test_seal_km_start(msgsec_test_aanf *e, const char *log_path,
+                              const char *const *args)
+{
+    return emulator_start("msgsec-seal-km", e, log_path, args);
 }
 
 int msgsec_test_aanf_stop(msgsec_test_aanf *e)

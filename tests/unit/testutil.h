@@ -63,7 +63,15 @@ typedef struct msgsec_test_aanf {
  */
 int msgsec_test_aanf_start(msgsec_test_aanf *e, const char *log_path,
                            const char *const *args);
-/* Stops it by PID (SIGTERM, then waits). 1 when it exited with status 0. */
+/*
+ * The same for the SEAL key-management emulator
+ * ($MSGSEC_TEST_BUILDDIR/tools/msgsec-seal-km); args must include
+ * "--records", FILE.
+ */
+int msgsec_test_seal_km_start(msgsec_test_aanf *e, const char *log_path,
+                              const char *const *args);
+/* Stops either emulator by PID (SIGTERM, then waits). 1 when it exited
+ * with status 0. */
 int msgsec_test_aanf_stop(msgsec_test_aanf *e);
 
 #endif

@@ -90,6 +90,10 @@ extern "C" {
     X(MSGSEC_ERR_REAUTH_REQUIRED, -83,                                         \
       "peer must re-run primary authentication")                               \
     X(MSGSEC_ERR_LOOKUP_FAILED, -84, "key server look-up failed")              \
+    X(MSGSEC_ERR_TOKEN_REJECTED, -85,                                          \
+      "the key server refused the access token")                               \
+    X(MSGSEC_ERR_NOT_AUTHORIZED, -86,                                          \
+      "identity not associated with the UE service ID")                        \
     X(MSGSEC_ERR_INTEGRITY, -100, "message failed integrity check")            \
     X(MSGSEC_ERR_REPLAY, -101, "replayed or reordered message")                \
     X(MSGSEC_ERR_MESSAGE_TOO_LARGE, -102, "message too large")                 \
@@ -184,8 +188,8 @@ MSGSEC_EXPORT int msgsec_core_new_from_string(const char *text,
                                               unsigned flags, msgsec_core **out,
                                               char *detail, size_t detail_len);
 
-/* Frees a core. All its sessions and PSK look-ups must have been freed
- * first. NULL is ok. */
+/* Frees a core. All its sessions, PSK look-ups and authorization checks
+ * must have been freed first. NULL is ok. */
 MSGSEC_EXPORT void msgsec_core_free(msgsec_core *core);
 
 /* One diagnostic of msgsec_policy_check(). Strings live for the callback. */
@@ -244,8 +248,10 @@ MSGSEC_EXPORT int msgsec_core_provider_info(const msgsec_core *core, size_t i,
                                             msgsec_provider_info *info);
 /* 0 when the core is usable; else the first problem that makes it unusable
  * (only seen with MSGSEC_CORE_INSPECT): MSGSEC_ERR_PROVIDER_MANDATORY (a
- * mandatory provider did not load) or MSGSEC_ERR_POLICY_EMPTY_SERVICE (a
- * service has no usable provider). msgsec_core_detail() says which. */
+ * mandatory provider did not load), MSGSEC_ERR_POLICY_EMPTY_SERVICE (a
+ * service has no usable provider) or MSGSEC_ERR_POLICY_BAD_VALUE (a
+ * service's `authorize` names a provider that did not load or cannot
+ * authorize). msgsec_core_detail() says which. */
 MSGSEC_EXPORT int msgsec_core_status(const msgsec_core *core);
 /* Human-readable detail of the core (load problems). Never NULL. */
 MSGSEC_EXPORT const char *msgsec_core_detail(const msgsec_core *core);
@@ -588,6 +594,117 @@ MSGSEC_EXPORT const char *msgsec_psk_lookup_provider(const msgsec_psk_lookup *l)
 MSGSEC_EXPORT const char *msgsec_psk_lookup_detail(const msgsec_psk_lookup *l);
 
 MSGSEC_EXPORT void *msgsec_psk_lookup_user_data(const msgsec_psk_lookup *l);
+
+/* ------------------------------------------------------- authorization */
+
+/*
+ * SEAL authorization (TS 33.501 Annex Y): when MSGin5G runs with SEAL, the
+ * server checks that the UE service ID a client registers with is
+ * associated with the identity its authentication produced (the SUPI or
+ * GPSI the AAnF returned for AKMA, the SEAL user for SEAL TLS-PSK). The
+ * association is held by SEAL configuration management; a provider that
+ * implements the provider ABI 1.2 operation `authorize` answers for it
+ * (seal-tlspsk: from a configuration-management server or a mapping
+ * file). A policy service names that provider with
+ * `authorize = PROVIDER`; a service without it requires no authorization.
+ *
+ * A check that waits for a server is pending like a session: it completes
+ * through msgsec_core_fd() and msgsec_core_dispatch() (which calls the
+ * ready callback of its config, or resumes it when there is none), or a
+ * blocking msgsec_authz_wait().
+ *
+ * Threads: like sessions. A check is used by one thread at a time.
+ */
+typedef struct msgsec_authz msgsec_authz;
+
+/* Called by msgsec_core_dispatch() when a pending check may go on. */
+typedef void (*msgsec_authz_ready_cb)(void *user_data, msgsec_authz *a);
+
+/* Options of one check. Zero-initialise, set size = sizeof(*cfg); only the
+ * fields within size are read. */
+typedef struct msgsec_authz_config {
+    size_t size;
+    msgsec_authz_ready_cb ready;
+    void *user_data;
+} msgsec_authz_config;
+
+/*
+ * Starts checking that `peer` (an authenticated peer, as
+ * msgsec_session_peer() or msgsec_psk_lookup_peer() gave it; its strings
+ * are copied) may use `ue_service_id` (1 to 255 bytes, no control
+ * characters; copied) in the policy service `service` of core. cfg may be
+ * NULL.
+ * Returns 0 with *out resolved and the peer authorized (also when the
+ * service requires no authorization: msgsec_authz_source() is then NULL),
+ * or MSGSEC_PENDING with *out waiting for its source. The caller owns *out
+ * in both cases and frees it with msgsec_authz_free().
+ * Errors, with *out NULL and msgsec_last_detail() saying why (provider,
+ * policy line, identity, cause):
+ *   MSGSEC_ERR_INVALID_ARG             bad argument
+ *   MSGSEC_ERR_NOMEM
+ *   MSGSEC_ERR_POLICY_UNKNOWN_SERVICE  no such service
+ *   MSGSEC_ERR_NOT_AUTHORIZED          the source says the identity is not
+ *                                      associated with ue_service_id (or
+ *                                      the peer carries no identity the
+ *                                      source can check)
+ *   MSGSEC_ERR_LOOKUP_FAILED, MSGSEC_ERR_TIMEOUT, MSGSEC_ERR_TOKEN_REJECTED,
+ *   MSGSEC_ERR_BAD_FRAME               the source could not answer
+ */
+MSGSEC_EXPORT int msgsec_authz_new(msgsec_core *core, const char *service,
+                                   const msgsec_peer *peer,
+                                   const char *ue_service_id,
+                                   const msgsec_authz_config *cfg,
+                                   msgsec_authz **out);
+
+/*
+ * msgsec_authz_new() for an ESTABLISHED session: its core, its service and
+ * its peer. Errors as there, and MSGSEC_ERR_STATE before ESTABLISHED.
+ */
+MSGSEC_EXPORT int msgsec_session_authorize(msgsec_session *s,
+                                           const char *ue_service_id,
+                                           const msgsec_authz_config *cfg,
+                                           msgsec_authz **out);
+
+/* Cancels a pending check (no callback follows once this returns) and
+ * frees it. NULL is ok. */
+MSGSEC_EXPORT void msgsec_authz_free(msgsec_authz *a);
+
+/* 0 when authorized, MSGSEC_PENDING while the source is asked, else the
+ * error (MSGSEC_ERR_NOT_AUTHORIZED, ...). MSGSEC_ERR_INVALID_ARG for NULL. */
+MSGSEC_EXPORT int msgsec_authz_status(const msgsec_authz *a);
+
+/* Continues a check after its wake; returns as msgsec_authz_status() does
+ * afterwards. On a finished check it returns that outcome again. */
+MSGSEC_EXPORT int msgsec_authz_resume(msgsec_authz *a);
+
+/* Blocking convenience: waits up to timeout_ms (-1 forever), then returns
+ * as msgsec_authz_resume(), or MSGSEC_ERR_TIMEOUT (still pending). Do not
+ * mix with msgsec_core_dispatch() for the same check. */
+MSGSEC_EXPORT int msgsec_authz_wait(msgsec_authz *a, int timeout_ms);
+
+/* The provider that answers for the service (its `authorize`), or NULL
+ * when the service requires no authorization. */
+MSGSEC_EXPORT const char *msgsec_authz_source(const msgsec_authz *a);
+
+/* Detail of the outcome; never NULL, "" when none. */
+MSGSEC_EXPORT const char *msgsec_authz_detail(const msgsec_authz *a);
+
+MSGSEC_EXPORT void *msgsec_authz_user_data(const msgsec_authz *a);
+
+/* The provider a service's `authorize` names, or NULL (none, or no such
+ * service). The string lives as long as the core. */
+MSGSEC_EXPORT const char *msgsec_core_service_authorizer(
+    const msgsec_core *core, const char *service);
+
+/*
+ * "The UE has a SEAL client", as the policy decided it at load ([core]
+ * seal_client = auto | yes | no; auto: yes when a [provider.*] section
+ * whose support is not off sets km_uri or val_user_id). Returns 1 or 0
+ * (MSGSEC_ERR_INVALID_ARG for NULL); when why is non-NULL, *why is the
+ * reason, naming the key and FILE:LINE that decided (owned by the core).
+ */
+MSGSEC_EXPORT int msgsec_core_seal_client(const msgsec_core *core,
+                                          const char **why);
 
 #ifdef __cplusplus
 }

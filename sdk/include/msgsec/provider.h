@@ -51,7 +51,7 @@ extern "C" {
 
 #define MSGSEC_PROVIDER_MAGIC 0x4d534750u /* "MSGP" */
 #define MSGSEC_PROVIDER_ABI_MAJOR 1
-#define MSGSEC_PROVIDER_ABI_MINOR 1
+#define MSGSEC_PROVIDER_ABI_MINOR 2
 
 /* The core's handle for one loaded provider (per core). */
 typedef struct msgsec_pctx msgsec_pctx;
@@ -147,6 +147,20 @@ typedef struct msgsec_psk_query {
     size_t identity_len;     /* 1 to MSGSEC_PSK_IDENTITY_MAX */
     const char *service;     /* the policy service */
 } msgsec_psk_query;
+
+/*
+ * What authorize() is asked (minor version 2). Append-only like the
+ * descriptor: `size` is the core's sizeof(msgsec_authz_query).
+ */
+typedef struct msgsec_authz_query {
+    uint32_t size;
+    const char *service;       /* the policy service */
+    const char *ue_service_id; /* the UE service ID the peer claims */
+    const char *scheme;        /* the provider that authenticated the peer */
+    const char *identity;      /* its identity (A-KID, SEAL user, ...) */
+    const char *supi;          /* NULL when unknown */
+    const char *gpsi;          /* NULL when unknown */
+} msgsec_authz_query;
 
 typedef struct msgsec_provider {
     uint32_t magic;      /* MSGSEC_PROVIDER_MAGIC */
@@ -313,6 +327,33 @@ typedef struct msgsec_provider {
                        size_t *key_len, msgsec_peer *peer);
 
     /* minor version 1 ends here */
+
+    /*
+     * authorize - optional (minor version 2). Answers for a service whose
+     * policy names this provider in `authorize` (msgsec_authz_new()): is
+     * the authenticated peer q describes associated with
+     * q->ue_service_id? Any scheme's peer may be asked about, not only
+     * this provider's. state is state_size zeroed bytes of the check's
+     * own, ps its handle (session_detail, session_wake and session_service
+     * work). Returns:
+     *   MSGSEC_OK                  associated
+     *   MSGSEC_PENDING             a look-up runs: call up->session_wake(ps)
+     *                              when it completes; the core then calls
+     *                              authorize again with the same q and state
+     *   MSGSEC_ERR_NOT_AUTHORIZED  not associated, or no identity in q the
+     *                              source knows how to check
+     *   < 0                        the source could not answer
+     *                              (MSGSEC_ERR_LOOKUP_FAILED, _TIMEOUT,
+     *                              _TOKEN_REJECTED, _BAD_FRAME)
+     * Every outcome but MSGSEC_OK and MSGSEC_PENDING comes with
+     * up->session_detail(). The core calls end(pdata, state) (when set)
+     * once before it frees state. Never called for a descriptor whose size
+     * ends before this field.
+     */
+    int (*authorize)(void *pdata, void *state, msgsec_psession *ps,
+                     const msgsec_authz_query *q);
+
+    /* minor version 2 ends here */
 } msgsec_provider;
 
 /* The entry point's type. */

@@ -141,6 +141,10 @@ MSGSEC_SDK_EXPORT int msgsec_tlsprov_close(void *pdata, void *state);
  * cancels them first (no callback may run afterwards), then calls this. */
 MSGSEC_SDK_EXPORT void msgsec_tlsprov_end(void *pdata, void *state);
 
+/* The name of a TLS alert description (RFC 8446 6), for details:
+ * "unknown_psk_identity" for 115, "another alert" when not listed. */
+MSGSEC_SDK_EXPORT const char *msgsec_tlsprov_alert_name(int alert);
+
 /* ------------------------------------------------------------- keys */
 
 /*

@@ -1,11 +1,11 @@
 /*
- * kafcache.c - the AF's K_AF cache: a hash table keyed by (A-KID, afId)
- * with a keyed hash (SipHash-2-4, so that peers cannot aim A-KIDs at one
+ * keycache.c - a provider's key cache: a hash table keyed by (name, scope)
+ * with a keyed hash (SipHash-2-4, so that peers cannot aim names at one
  * bucket), an LRU list of the stored entries, and a waiter list on each
- * entry being fetched. See kafcache.h.
+ * entry being fetched. See <msgsec/keycache.h>.
  *
  * Entry states: FETCHING (a fetch is in flight; waiters hang on it; never
- * evicted) and READY (K_AF stored; on the LRU list). Failed fetches are
+ * evicted) and READY (key stored; on the LRU list). Failed fetches are
  * not stored.
  */
 #include <pthread.h>
@@ -15,7 +15,8 @@
 
 #include <openssl/crypto.h>
 
-#include "kafcache.h"
+#include "msgsec/aanf.h"
+#include "msgsec/keycache.h"
 
 enum { E_FETCHING = 1, E_READY = 2 };
 
@@ -25,24 +26,25 @@ typedef struct kentry {
     uint64_t hash;
     int state;
     void *handle; /* the fetch's, while FETCHING */
-    msgsec_kafc_waiter *waiters;
-    uint8_t kaf[MSGSEC_AKMA_KEY_LEN];
+    msgsec_keycache_waiter *waiters;
+    uint8_t kv[MSGSEC_KEYCACHE_KEY_MAX];
+    size_t kv_len;
     int64_t expiry;
-    char *ids; /* "supi\0gpsi\0", or NULL */
+    char *ids; /* "id1\0id2\0", or NULL */
     size_t ids_size;
-    size_t akid_len, afid_len;
+    size_t name_len, scope_len;
     size_t size; /* of this allocation */
-    char key[];  /* akid \0 afid \0 */
+    char key[];  /* name \0 scope \0 */
 } kentry;
 
-struct msgsec_kafc {
-    msgsec_kafc_ops ops;
+struct msgsec_keycache {
+    msgsec_keycache_ops ops;
     pthread_mutex_t mu;
     size_t capacity, nbuckets, count, fetching;
     kentry **tab;
     kentry *lru_head, *lru_tail; /* head: most recently used */
     uint64_t k0, k1;
-    msgsec_kafc_stats st;
+    msgsec_keycache_stats st;
 };
 
 /* ---------------------------------------------------------- SipHash */
@@ -74,8 +76,7 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
-static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *m,
-                          size_t n)
+static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *m, size_t n)
 {
     uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
     uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
@@ -102,24 +103,37 @@ static uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t *m,
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static uint64_t key_hash(const msgsec_kafc *c, const char *akid,
-                         size_t akid_len, const char *afid, size_t afid_len)
+static uint64_t key_hash(const msgsec_keycache *c, const char *name,
+                         size_t name_len, const char *scope, size_t scope_len)
 {
-    uint8_t buf[MSGSEC_AKID_MAX_LEN + 1 + MSGSEC_AANF_AFID_MAX];
-    memcpy(buf, akid, akid_len);
-    buf[akid_len] = 0;
-    memcpy(buf + akid_len + 1, afid, afid_len);
-    return siphash24(c->k0, c->k1, buf, akid_len + 1 + afid_len);
+    uint8_t buf[2 * MSGSEC_KEYCACHE_NAME_MAX + 1];
+    memcpy(buf, name, name_len);
+    buf[name_len] = 0;
+    memcpy(buf + name_len + 1, scope, scope_len);
+    return siphash24(c->k0, c->k1, buf, name_len + 1 + scope_len);
 }
 
 /* ---------------------------------------------------------- helpers */
 
-static int64_t now_of(const msgsec_kafc *c)
+static void *ops_alloc(const msgsec_keycache_ops *o, size_t n)
+{
+    return o->alloc ? o->alloc(o->arg, n) : o->up->alloc(o->pc, n);
+}
+
+static void ops_free(const msgsec_keycache_ops *o, void *p, size_t n)
+{
+    if (o->free)
+        o->free(o->arg, p, n);
+    else
+        o->up->free(o->pc, p, n);
+}
+
+static int64_t now_of(const msgsec_keycache *c)
 {
     return c->ops.now ? c->ops.now(c->ops.arg) : (int64_t)time(NULL);
 }
 
-static void lru_unlink(msgsec_kafc *c, kentry *e)
+static void lru_unlink(msgsec_keycache *c, kentry *e)
 {
     if (e->lprev)
         e->lprev->lnext = e->lnext;
@@ -132,7 +146,7 @@ static void lru_unlink(msgsec_kafc *c, kentry *e)
     e->lprev = e->lnext = NULL;
 }
 
-static void lru_push(msgsec_kafc *c, kentry *e)
+static void lru_push(msgsec_keycache *c, kentry *e)
 {
     e->lprev = NULL;
     e->lnext = c->lru_head;
@@ -143,18 +157,19 @@ static void lru_push(msgsec_kafc *c, kentry *e)
         c->lru_tail = e;
 }
 
-static void drop_key(msgsec_kafc *c, kentry *e)
+static void drop_key(msgsec_keycache *c, kentry *e)
 {
-    OPENSSL_cleanse(e->kaf, sizeof(e->kaf));
+    OPENSSL_cleanse(e->kv, sizeof(e->kv));
+    e->kv_len = 0;
     e->expiry = 0;
     if (e->ids)
-        c->ops.free(c->ops.arg, e->ids, e->ids_size);
+        ops_free(&c->ops, e->ids, e->ids_size);
     e->ids = NULL;
     e->ids_size = 0;
 }
 
 /* Unlinks e from its bucket and the LRU list and frees it (wiped). */
-static void remove_entry(msgsec_kafc *c, kentry *e)
+static void remove_entry(msgsec_keycache *c, kentry *e)
 {
     for (kentry **pp = &c->tab[e->hash & (c->nbuckets - 1)]; *pp;
          pp = &(*pp)->hnext)
@@ -166,21 +181,21 @@ static void remove_entry(msgsec_kafc *c, kentry *e)
         lru_unlink(c, e);
     drop_key(c, e);
     c->count--;
-    c->ops.free(c->ops.arg, e, e->size);
+    ops_free(&c->ops, e, e->size);
 }
 
-static kentry *find(msgsec_kafc *c, uint64_t h, const char *akid,
-                    size_t akid_len, const char *afid, size_t afid_len)
+static kentry *find(msgsec_keycache *c, uint64_t h, const char *name,
+                    size_t name_len, const char *scope, size_t scope_len)
 {
     for (kentry *e = c->tab[h & (c->nbuckets - 1)]; e; e = e->hnext)
-        if (e->hash == h && e->akid_len == akid_len &&
-            e->afid_len == afid_len && memcmp(e->key, akid, akid_len) == 0 &&
-            memcmp(e->key + akid_len + 1, afid, afid_len) == 0)
+        if (e->hash == h && e->name_len == name_len &&
+            e->scope_len == scope_len && memcmp(e->key, name, name_len) == 0 &&
+            memcmp(e->key + name_len + 1, scope, scope_len) == 0)
             return e;
     return NULL;
 }
 
-static void add_waiter(kentry *e, msgsec_kafc_waiter *w)
+static void add_waiter(kentry *e, msgsec_keycache_waiter *w)
 {
     w->entry = e;
     w->done = 0;
@@ -191,30 +206,45 @@ static void add_waiter(kentry *e, msgsec_kafc_waiter *w)
     e->waiters = w;
 }
 
-static void fill_hit(const kentry *e, msgsec_kafc_result *res)
+static void fill_hit(const kentry *e, msgsec_keycache_result *res)
 {
     res->rc = 0;
-    memcpy(res->kaf, e->kaf, sizeof(res->kaf));
+    memcpy(res->key, e->kv, e->kv_len);
+    res->key_len = e->kv_len;
     res->expiry = e->expiry;
     if (e->ids) {
-        const char *gpsi = e->ids + strlen(e->ids) + 1;
-        snprintf(res->supi, sizeof(res->supi), "%s", e->ids);
-        snprintf(res->gpsi, sizeof(res->gpsi), "%s", gpsi);
+        const char *id2 = e->ids + strlen(e->ids) + 1;
+        snprintf(res->id1, sizeof(res->id1), "%s", e->ids);
+        snprintf(res->id2, sizeof(res->id2), "%s", id2);
     }
 }
 
 /* ---------------------------------------------------------- public */
 
-int msgsec_kafc_new(const msgsec_kafc_ops *ops, size_t capacity,
-                    const uint8_t seed[16], msgsec_kafc **out)
+MSGSEC_SDK_EXPORT int msgsec_keycache_new(const msgsec_keycache_ops *ops,
+                                          size_t capacity,
+                                          const uint8_t seed[16],
+                                          msgsec_keycache **out)
 {
     if (!out)
         return MSGSEC_ERR_INVALID_ARG;
     *out = NULL;
-    if (!ops || !ops->alloc || !ops->free || !ops->fetch || !ops->abandon ||
-        !seed || capacity < MSGSEC_KAFC_MIN || capacity > MSGSEC_KAFC_MAX)
+    if (!ops || !ops->fetch || !ops->abandon ||
+        (!ops->alloc || !ops->free ? ops->alloc || ops->free || !ops->up
+                                   : 0) ||
+        (!seed && !ops->up) || capacity < MSGSEC_KEYCACHE_MIN ||
+        capacity > MSGSEC_KEYCACHE_MAX)
         return MSGSEC_ERR_INVALID_ARG;
-    msgsec_kafc *c = ops->alloc(ops->arg, sizeof(*c));
+    uint8_t own[16];
+    if (!seed) {
+        int rc = ops->up->random(ops->pc, own, sizeof(own));
+        if (rc < 0)
+            return rc;
+        seed = own;
+    }
+    uint64_t k0 = le64(seed), k1 = le64(seed + 8);
+    OPENSSL_cleanse(own, sizeof(own));
+    msgsec_keycache *c = ops_alloc(ops, sizeof(*c));
     if (!c)
         return MSGSEC_ERR_NOMEM;
     c->ops = *ops;
@@ -223,23 +253,23 @@ int msgsec_kafc_new(const msgsec_kafc_ops *ops, size_t capacity,
     c->nbuckets = 16;
     while (c->nbuckets < capacity)
         c->nbuckets <<= 1;
-    c->tab = ops->alloc(ops->arg, c->nbuckets * sizeof(*c->tab));
+    c->tab = ops_alloc(ops, c->nbuckets * sizeof(*c->tab));
     if (!c->tab) {
-        ops->free(ops->arg, c, sizeof(*c));
+        ops_free(ops, c, sizeof(*c));
         return MSGSEC_ERR_NOMEM;
     }
     if (pthread_mutex_init(&c->mu, NULL) != 0) {
-        ops->free(ops->arg, c->tab, c->nbuckets * sizeof(*c->tab));
-        ops->free(ops->arg, c, sizeof(*c));
+        ops_free(ops, c->tab, c->nbuckets * sizeof(*c->tab));
+        ops_free(ops, c, sizeof(*c));
         return MSGSEC_ERR_INTERNAL;
     }
-    c->k0 = le64(seed);
-    c->k1 = le64(seed + 8);
+    c->k0 = k0;
+    c->k1 = k1;
     *out = c;
     return 0;
 }
 
-void msgsec_kafc_free(msgsec_kafc *c)
+MSGSEC_SDK_EXPORT void msgsec_keycache_free(msgsec_keycache *c)
 {
     if (!c)
         return;
@@ -252,29 +282,33 @@ void msgsec_kafc_free(msgsec_kafc *c)
             remove_entry(c, e);
         }
     pthread_mutex_destroy(&c->mu);
-    c->ops.free(c->ops.arg, c->tab, c->nbuckets * sizeof(*c->tab));
+    ops_free(&c->ops, c->tab, c->nbuckets * sizeof(*c->tab));
     OPENSSL_cleanse(&c->k0, sizeof(c->k0));
     OPENSSL_cleanse(&c->k1, sizeof(c->k1));
-    c->ops.free(c->ops.arg, c, sizeof(*c));
+    ops_free(&c->ops, c, sizeof(*c));
 }
 
-int msgsec_kafc_get(msgsec_kafc *c, const char *akid, const char *afid,
-                    msgsec_kafc_waiter *w, msgsec_kafc_result *res)
+MSGSEC_SDK_EXPORT int msgsec_keycache_get(msgsec_keycache *c, const char *name,
+                                          const char *scope,
+                                          msgsec_keycache_waiter *w,
+                                          msgsec_keycache_result *res)
 {
     if (!res)
         return MSGSEC_ERR_INVALID_ARG;
     memset(res, 0, sizeof(*res));
-    size_t akid_len = akid ? strlen(akid) : 0;
-    size_t afid_len = afid ? strlen(afid) : 0;
-    if (!c || !w || akid_len == 0 || akid_len > MSGSEC_AKID_MAX_LEN ||
-        afid_len == 0 || afid_len > MSGSEC_AANF_AFID_MAX || w->entry) {
+    if (!scope)
+        scope = "";
+    size_t name_len = name ? strlen(name) : 0;
+    size_t scope_len = strlen(scope);
+    if (!c || !w || name_len == 0 || name_len > MSGSEC_KEYCACHE_NAME_MAX ||
+        scope_len > MSGSEC_KEYCACHE_NAME_MAX || w->entry) {
         res->rc = MSGSEC_ERR_INVALID_ARG;
         snprintf(res->detail, sizeof(res->detail), "invalid cache look-up");
         return res->rc;
     }
-    uint64_t h = key_hash(c, akid, akid_len, afid, afid_len);
+    uint64_t h = key_hash(c, name, name_len, scope, scope_len);
     pthread_mutex_lock(&c->mu);
-    kentry *e = find(c, h, akid, akid_len, afid, afid_len);
+    kentry *e = find(c, h, name, name_len, scope, scope_len);
     if (e && e->state == E_FETCHING) {
         /* One fetch per key: join it. */
         c->st.hits++;
@@ -302,7 +336,7 @@ int msgsec_kafc_get(msgsec_kafc *c, const char *akid, const char *afid,
                 pthread_mutex_unlock(&c->mu);
                 res->rc = MSGSEC_ERR_LOOKUP_FAILED;
                 snprintf(res->detail, sizeof(res->detail),
-                         "%zu AAnF look-ups already in flight (the cache "
+                         "%zu key look-ups already in flight (the cache "
                          "holds at most %zu entries)",
                          c->fetching, c->capacity);
                 return res->rc;
@@ -310,8 +344,8 @@ int msgsec_kafc_get(msgsec_kafc *c, const char *akid, const char *afid,
             c->st.evictions++;
             remove_entry(c, c->lru_tail);
         }
-        size_t size = sizeof(*e) + akid_len + 1 + afid_len + 1;
-        e = c->ops.alloc(c->ops.arg, size);
+        size_t size = sizeof(*e) + name_len + 1 + scope_len + 1;
+        e = ops_alloc(&c->ops, size);
         if (!e) {
             pthread_mutex_unlock(&c->mu);
             res->rc = MSGSEC_ERR_NOMEM;
@@ -321,17 +355,17 @@ int msgsec_kafc_get(msgsec_kafc *c, const char *akid, const char *afid,
         }
         e->size = size;
         e->hash = h;
-        e->akid_len = akid_len;
-        e->afid_len = afid_len;
-        memcpy(e->key, akid, akid_len);
-        memcpy(e->key + akid_len + 1, afid, afid_len);
+        e->name_len = name_len;
+        e->scope_len = scope_len;
+        memcpy(e->key, name, name_len);
+        memcpy(e->key + name_len + 1, scope, scope_len);
         e->hnext = c->tab[h & (c->nbuckets - 1)];
         c->tab[h & (c->nbuckets - 1)] = e;
         c->count++;
     }
     e->state = E_FETCHING;
     e->handle = NULL;
-    int rc = c->ops.fetch(c->ops.arg, e, e->key, e->key + akid_len + 1,
+    int rc = c->ops.fetch(c->ops.arg, e, e->key, e->key + name_len + 1,
                           &e->handle, res->detail, sizeof(res->detail));
     if (rc < 0) {
         remove_entry(c, e);
@@ -349,8 +383,9 @@ int msgsec_kafc_get(msgsec_kafc *c, const char *akid, const char *afid,
     return MSGSEC_PENDING;
 }
 
-int msgsec_kafc_take(msgsec_kafc *c, msgsec_kafc_waiter *w,
-                     msgsec_kafc_result *res)
+MSGSEC_SDK_EXPORT int msgsec_keycache_take(msgsec_keycache *c,
+                                           msgsec_keycache_waiter *w,
+                                           msgsec_keycache_result *res)
 {
     if (!c || !w || !res)
         return MSGSEC_ERR_INVALID_ARG;
@@ -358,7 +393,7 @@ int msgsec_kafc_take(msgsec_kafc *c, msgsec_kafc_waiter *w,
     pthread_mutex_lock(&c->mu);
     if (w->done) {
         *res = w->res;
-        msgsec_kafc_result_clear(&w->res);
+        msgsec_keycache_result_clear(&w->res);
         w->done = 0;
         rc = 0;
     } else {
@@ -368,7 +403,8 @@ int msgsec_kafc_take(msgsec_kafc *c, msgsec_kafc_waiter *w,
     return rc;
 }
 
-void msgsec_kafc_cancel(msgsec_kafc *c, msgsec_kafc_waiter *w)
+MSGSEC_SDK_EXPORT void msgsec_keycache_cancel(msgsec_keycache *c,
+                                              msgsec_keycache_waiter *w)
 {
     if (!c || !w)
         return;
@@ -385,37 +421,55 @@ void msgsec_kafc_cancel(msgsec_kafc *c, msgsec_kafc_waiter *w)
         w->entry = NULL;
     }
     if (w->done) {
-        msgsec_kafc_result_clear(&w->res);
+        msgsec_keycache_result_clear(&w->res);
         w->done = 0;
     }
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Copies the identities into e (one allocation); 0 or -1. */
-static int store_ids(msgsec_kafc *c, kentry *e, const char *supi,
-                     const char *gpsi)
+MSGSEC_SDK_EXPORT void msgsec_keycache_drop(msgsec_keycache *c,
+                                            const char *name, const char *scope)
 {
-    size_t s = strlen(supi), g = strlen(gpsi);
+    size_t name_len = name ? strlen(name) : 0;
+    size_t scope_len = scope ? strlen(scope) : 0;
+    if (!c || name_len == 0 || name_len > MSGSEC_KEYCACHE_NAME_MAX ||
+        scope_len > MSGSEC_KEYCACHE_NAME_MAX)
+        return;
+    uint64_t h = key_hash(c, name, name_len, scope ? scope : "", scope_len);
+    pthread_mutex_lock(&c->mu);
+    kentry *e = find(c, h, name, name_len, scope ? scope : "", scope_len);
+    if (e && e->state == E_READY)
+        remove_entry(c, e);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Copies the identities into e (one allocation); 0 or -1. */
+static int store_ids(msgsec_keycache *c, kentry *e, const char *id1,
+                     const char *id2)
+{
+    size_t s = strlen(id1), g = strlen(id2);
     if (s == 0 && g == 0)
         return 0;
-    e->ids = c->ops.alloc(c->ops.arg, s + g + 2);
+    e->ids = ops_alloc(&c->ops, s + g + 2);
     if (!e->ids)
         return -1;
     e->ids_size = s + g + 2;
-    memcpy(e->ids, supi, s + 1);
-    memcpy(e->ids + s + 1, gpsi, g + 1);
+    memcpy(e->ids, id1, s + 1);
+    memcpy(e->ids + s + 1, id2, g + 1);
     return 0;
 }
 
-void msgsec_kafc_complete(msgsec_kafc *c, void *token,
-                          const msgsec_kafc_result *res)
+MSGSEC_SDK_EXPORT void
+msgsec_keycache_complete(msgsec_keycache *c, void *token,
+                         const msgsec_keycache_result *res)
 {
     if (!c || !token || !res)
         return;
-    msgsec_kafc_result r = *res;
-    r.supi[sizeof(r.supi) - 1] = r.gpsi[sizeof(r.gpsi) - 1] = 0;
+    msgsec_keycache_result r = *res;
+    r.id1[sizeof(r.id1) - 1] = r.id2[sizeof(r.id2) - 1] = 0;
     r.detail[sizeof(r.detail) - 1] = 0;
-    if (r.rc > 0)
+    if (r.rc > 0 ||
+        (r.rc == 0 && (r.key_len == 0 || r.key_len > sizeof(r.key))))
         r.rc = MSGSEC_ERR_INTERNAL;
     pthread_mutex_lock(&c->mu);
     kentry *e = token;
@@ -425,18 +479,19 @@ void msgsec_kafc_complete(msgsec_kafc *c, void *token,
         char when[MSGSEC_AANF_DATETIME_SIZE];
         if (msgsec_aanf_datetime_format(r.expiry, when) != 0)
             snprintf(when, sizeof(when), "%lld", (long long)r.expiry);
-        OPENSSL_cleanse(r.kaf, sizeof(r.kaf));
+        OPENSSL_cleanse(r.key, sizeof(r.key));
         r.rc = MSGSEC_ERR_KEY_EXPIRED;
         snprintf(r.detail, sizeof(r.detail),
-                 "the AAnF returned a K_AF that expired at %s", when);
+                 "the key server returned a key that expired at %s", when);
     }
     int keep = 0;
     if (r.rc == 0) {
-        memcpy(e->kaf, r.kaf, sizeof(e->kaf));
+        memcpy(e->kv, r.key, r.key_len);
+        e->kv_len = r.key_len;
         e->expiry = r.expiry;
-        keep = store_ids(c, e, r.supi, r.gpsi) == 0;
+        keep = store_ids(c, e, r.id1, r.id2) == 0;
     }
-    for (msgsec_kafc_waiter *w = e->waiters, *next; w; w = next) {
+    for (msgsec_keycache_waiter *w = e->waiters, *next; w; w = next) {
         next = w->next;
         w->res = r;
         w->done = 1;
@@ -452,10 +507,11 @@ void msgsec_kafc_complete(msgsec_kafc *c, void *token,
         remove_entry(c, e);
     }
     pthread_mutex_unlock(&c->mu);
-    msgsec_kafc_result_clear(&r);
+    msgsec_keycache_result_clear(&r);
 }
 
-void msgsec_kafc_get_stats(msgsec_kafc *c, msgsec_kafc_stats *st)
+MSGSEC_SDK_EXPORT void msgsec_keycache_get_stats(msgsec_keycache *c,
+                                                 msgsec_keycache_stats *st)
 {
     if (!c || !st)
         return;
@@ -466,7 +522,7 @@ void msgsec_kafc_get_stats(msgsec_kafc *c, msgsec_kafc_stats *st)
     pthread_mutex_unlock(&c->mu);
 }
 
-void msgsec_kafc_result_clear(msgsec_kafc_result *r)
+MSGSEC_SDK_EXPORT void msgsec_keycache_result_clear(msgsec_keycache_result *r)
 {
     if (r)
         OPENSSL_cleanse(r, sizeof(*r));
