@@ -7,14 +7,15 @@ examples_openssl_psk_server_CPPFLAGS = $(AM_CPPFLAGS) $(LIBSSL_CFLAGS)
 examples_openssl_psk_server_LDADD = core/libmsgsec.la $(LIBSSL_LIBS) $(LIBCRYPTO_LIBS)
 # The MSGin5G Server and Client (doc/msgin5g.md): libmsgsec embedded
 # through its integrator API in an epoll server and a client, with the
-# MSGin5G-1 codec on jansson. Built by `make all`, never installed.
+# MSGin5G-1 codec on jansson; their event loops and command-line helpers
+# are the operator tool's (tools/netloop, tools/cli). Built by `make all`,
+# never installed.
 noinst_PROGRAMS += examples/msgin5g-server examples/msgin5g-client
 MSGIN5G_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/examples/msgin5g \
 	-I$(top_srcdir)/tools $(JANSSON_CFLAGS)
 MSGIN5G_LDADD = tools/libmsgsec-netio.la core/libmsgsec.la $(JANSSON_LIBS) \
 	$(LIBCRYPTO_LIBS)
-MSGIN5G_SOURCES = examples/msgin5g/msg.c examples/msgin5g/msg.h \
-	examples/msgin5g/cmdline.c examples/msgin5g/cmdline.h
+MSGIN5G_SOURCES = examples/msgin5g/msg.c examples/msgin5g/msg.h
 examples_msgin5g_server_SOURCES = examples/msgin5g/server.c \
 	$(MSGIN5G_SOURCES)
 examples_msgin5g_server_CPPFLAGS = $(MSGIN5G_CPPFLAGS)

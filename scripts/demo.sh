@@ -18,7 +18,8 @@
 #
 # tests/integration/test_msgin5g.sh sources this file with
 # MSGSEC_DEMO_LIB=1 to reuse the set-up and the scenario (and their checks),
-# and tests/integration/lib.sh provides the checks and process handling.
+# and tests/integration/lib.sh provides the checks, the process handling,
+# the AAnF (aanf_start) and the AUSF's registrations (register).
 # shellcheck disable=SC2016,SC2034,SC2154
 
 # ------------------------------------------------------------ settings
@@ -175,16 +176,13 @@ CONF
 
 # ------------------------------------------------------------ processes
 
-# aanf_up NAME PORT [ARG...]: msgsec-aanf on 127.0.0.1:PORT (0: any); PID
-# in $apid, port in $aport, its request log in $tmp/NAME.err.
+# aanf_up NAME PORT [ARG...]: aanf_start (lib.sh) with keys that live an
+# hour: PID in $apid, port in $aport, its request log in $tmp/NAME.err.
 aanf_up() {
     _an=$1
     _ap=$2
     shift 2
-    listener "$_an" "AAnF ($_an)" "$AANF" --listen "127.0.0.1:$_ap" \
-        --expiry 3600 "$@" || return 1
-    apid=$bgpid
-    aport=$port
+    aanf_start "$_an" "$_ap" --expiry 3600 "$@"
 }
 
 # km_up NAME [ARG...]: msgsec-seal-km with $tmp/km.records; $kpid, $kport.
@@ -217,16 +215,6 @@ server_up() {
     bad "msgin5g-server ($_mn) did not report its port"
     sed 's/^/  server: /' "$tmp/$_mn.err"
     return 1
-}
-
-# register SUPI KAUSF: the AUSF registers the UE's K_AKMA with the AAnF.
-register() {
-    last="msgsec akma register --aanf http://127.0.0.1:$aport --kausf <K_AUSF> --supi $1 --rid 0 --mcc 001 --mnc 01"
-    "$MSGSEC" akma register --aanf "http://127.0.0.1:$aport" --kausf "$2" \
-        --supi "$1" --rid 0 --mcc 001 --mnc 01 >"$out" 2>"$err"
-    rc=$?
-    check "the AUSF registers $1 with the AAnF" '[ "$rc" -eq 0 ] && [ -s "$out" ]'
-    clean "$out" "$err"
 }
 
 # akid_of KAUSF SUPI: prints the A-KID (`msgsec akma derive`; its key
@@ -350,6 +338,7 @@ demo_setup() {
         secrets="$secrets $(echo $_d)"
     done
     AKID_ALICE=$(akid_of "$KAUSF_ALICE" "$SUPI_ALICE")
+    AKID_BOB=$(akid_of "$KAUSF_BOB" "$SUPI_BOB")
     AKID_STRANGER=$(akid_of "$KAUSF_STRANGER" "$SUPI_STRANGER")
     AKID_EVE=$(akid_of "$KAUSF_EVE" "$SUPI_EVE")
 
@@ -378,9 +367,9 @@ REC
     km_up km || return 1
 
     act "The AUSF registers the AKMA UEs (primary authentication done)"
-    register "$SUPI_ALICE" "$KAUSF_ALICE"
-    register "$SUPI_BOB" "$KAUSF_BOB"
-    register "$SUPI_EVE" "$KAUSF_EVE"
+    register "$SUPI_ALICE" "$KAUSF_ALICE" "$AKID_ALICE"
+    register "$SUPI_BOB" "$KAUSF_BOB" "$AKID_BOB"
+    register "$SUPI_EVE" "$KAUSF_EVE" "$AKID_EVE"
     say "($SUPI_STRANGER is not registered: the AAnF does not know its A-KID.)"
 
     act "The MSGin5G server runs the shipped policy etc/msgsec.conf"
@@ -407,12 +396,6 @@ REC
 }
 
 # ------------------------------------------------------------ the scenario
-
-# retrieves AKID: the AAnF's retrieve requests for AKID.
-retrieves() {
-    grep -F ' /naanf-akma/v1/retrieve-applicationkey -> ' "$tmp/aanf.err" |
-        grep -c -F -e "aKId=$1 "
-}
 
 demo_scenario() {
     act "bob (AKMA) connects and waits for messages"
@@ -512,7 +495,7 @@ demo_scenario() {
     check "the server authenticated AKMA and SEAL TLS-PSK UEs on one port" \
         'grep -q "^event=auth .* scheme=akma identity=$AKID_ALICE supi=$SUPI_ALICE .*outcome=ok" "$SLOG" &&
         grep -q "^event=auth .* scheme=seal-tlspsk identity=$CAROL_USER .*outcome=ok" "$SLOG"'
-    n_alice=$(retrieves "$AKID_ALICE")
+    n_alice=$(retrieves "$tmp/aanf.err" "$AKID_ALICE")
     check "one AAnF request for alice's A-KID (alice, mallory: the AF's cache)" \
         '[ "$n_alice" -eq 1 ]'
     # K_AUSF of 5 UEs, K_AKMA and K_AF of 4, mallory's K_AKMA, carol's

@@ -27,16 +27,18 @@ build() {  # build DIR [configure args...]
 collect() {  # collect BUILDDIR LABEL
     local dir=$1 label=$2 log
     for log in $(find "$dir/tests" "$dir/sdk" -name '*.log' ! -name 'test-suite.log' 2>/dev/null | sort); do
-        local p f
+        local p f line
+        # A script's own summary is its last line "N passed, N failed" that
+        # starts the line (the scripts indent what their tools print).
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
         if grep -q 'Run Summary' "$log"; then
             echo "-- $label ${log#$dir/}"
             sed -n '/Run Summary/,/Elapsed/p' "$log"
             p=$(awk '$1=="tests"{print $4}' "$log" | tail -1)
             f=$(awk '$1=="tests"{print $5}' "$log" | tail -1)
-        elif grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log"; then
-            echo "-- $label ${log#$dir/}: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
-            p=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 | awk '{print $1}')
-            f=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 | awk '{print $3}')
+        elif [ -n "$line" ]; then
+            echo "-- $label ${log#$dir/}: $line"
+            read -r p _ f _ <<<"$line"
         else
             continue
         fi

@@ -202,24 +202,9 @@ static int parse_derive(int argc, char **argv, derive_opts *o)
         case OPT_UA:
             o->ua = optarg;
             break;
-        case 'h':
-            fputs(msgsec_akma_derive_usage, stdout);
-            return MSGSEC_EXIT_OK;
-        case 'V':
-            msgsec_cli_version();
-            return MSGSEC_EXIT_OK;
-        case ':':
-            return msgsec_cli_usage_error(DERIVE,
-                                          DERIVE ": option '%s' needs an "
-                                                 "argument",
-                                          argv[optind - 1]);
         default:
-            if (optopt > 0 && optopt < 256)
-                return msgsec_cli_usage_error(
-                    DERIVE, DERIVE ": unknown option '-%c'", optopt);
-            return msgsec_cli_usage_error(DERIVE,
-                                          DERIVE ": unknown option '%s'",
-                                          argv[optind - 1]);
+            return msgsec_cli_opt_other("msgsec", DERIVE, c,
+                                        msgsec_akma_derive_usage, argv);
         }
     }
     if (optind < argc)
@@ -446,26 +431,8 @@ static int parse_register(int argc, char **argv, register_opts *o)
             *slot[c - ROPT_AANF] = optarg;
             continue;
         }
-        switch (c) {
-        case 'h':
-            fputs(msgsec_akma_register_usage, stdout);
-            return MSGSEC_EXIT_OK;
-        case 'V':
-            msgsec_cli_version();
-            return MSGSEC_EXIT_OK;
-        case ':':
-            return msgsec_cli_usage_error(REGISTER,
-                                          REGISTER ": option '%s' needs an "
-                                                   "argument",
-                                          argv[optind - 1]);
-        default:
-            if (optopt > 0 && optopt < 256)
-                return msgsec_cli_usage_error(
-                    REGISTER, REGISTER ": unknown option '-%c'", optopt);
-            return msgsec_cli_usage_error(REGISTER,
-                                          REGISTER ": unknown option '%s'",
-                                          argv[optind - 1]);
-        }
+        return msgsec_cli_opt_other("msgsec", REGISTER, c,
+                                    msgsec_akma_register_usage, argv);
     }
     if (optind < argc)
         return msgsec_cli_usage_error(REGISTER,

@@ -1,6 +1,9 @@
 /* cli.c - dispatch, messages, exit codes and core creation for the tool. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <msgsec/msgsec.h>
@@ -91,6 +94,52 @@ int msgsec_cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "Try 'msgsec %s --help'.\n", cmd);
     return MSGSEC_EXIT_USAGE;
+}
+
+int msgsec_cli_usage_error_for(const char *prog, const char *cmd,
+                               const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: %s%s", prog, cmd ? cmd : "", cmd ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s%s%s --help'.\n", prog, cmd ? " " : "",
+            cmd ? cmd : "");
+    return MSGSEC_EXIT_USAGE;
+}
+
+int msgsec_cli_opt_other(const char *prog, const char *cmd, int c,
+                         const char *usage, char **argv)
+{
+    if (c == 'h') {
+        fputs(usage, stdout);
+        return MSGSEC_EXIT_OK;
+    }
+    if (c == 'V') {
+        msgsec_cli_version();
+        return MSGSEC_EXIT_OK;
+    }
+    if (c == ':')
+        return msgsec_cli_usage_error_for(prog, cmd,
+                                          "option '%s' needs an argument",
+                                          argv[optind - 1]);
+    if (optopt > 0 && optopt < 256)
+        return msgsec_cli_usage_error_for(prog, cmd, "unknown option '-%c'",
+                                          optopt);
+    return msgsec_cli_usage_error_for(prog, cmd, "unknown option '%s'",
+                                      argv[optind - 1]);
+}
+
+int msgsec_cli_number(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 void msgsec_cli_version(void)

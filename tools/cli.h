@@ -49,6 +49,24 @@ void msgsec_cli_error(const char *fmt, ...)
  * MSGSEC_EXIT_USAGE. */
 int msgsec_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * The same for any program: "PROG: [CMD: ]message" and "Try 'PROG[ CMD]
+ * --help'." (cmd NULL for a program without subcommands); returns
+ * MSGSEC_EXIT_USAGE.
+ */
+int msgsec_cli_usage_error_for(const char *prog, const char *cmd,
+                               const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * The getopt_long() results every command handles alike, for its default
+ * branch (argv, optind and optopt as getopt left them): 'h' prints usage
+ * and 'V' the version (MSGSEC_EXIT_OK); ':' (a missing argument) and
+ * anything else unknown are usage errors as msgsec_cli_usage_error_for().
+ */
+int msgsec_cli_opt_other(const char *prog, const char *cmd, int c,
+                         const char *usage, char **argv);
+/* A whole decimal number from lo to hi: 0 with *out, or -1. */
+int msgsec_cli_number(const char *s, long lo, long hi, long *out);
 /* Prints the version lines. */
 void msgsec_cli_version(void);
 

@@ -5,8 +5,9 @@
  * the server's answers on standard output; everything else (the
  * authenticated server, a failure) goes to standard error.
  *
- * One poll() loop holds the socket, standard input and the core's
- * descriptor (a client-side provider may also wait for a look-up).
+ * One poll() loop (netloop's client wait) holds the socket, standard
+ * input and the core's descriptor (a client-side provider may also wait
+ * for a look-up).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,33 +27,27 @@
 
 #include "cli.h"
 #include "netio.h"
+#include "netloop.h"
 
-#define READ_CHUNK 65536u
+#define READ_CHUNK MSGSEC_NL_READ_CHUNK
 /* Stop reading standard input while this much waits for the server. */
 #define OUT_HIGH (1u << 20)
 #define DEFAULT_TIMEOUT_MS 10000
 #define DETAIL_MAX 2048
 
 typedef struct client {
-    msgsec_core *core;
-    msgsec_session *s;
-    int fd;
+    msgsec_nl_client io;  /* core, session, socket, buffers */
     int framing;
     int timeout_ms;
     int established;
     int stdin_done;
     int closing;          /* our close is queued: only the end remains */
     int shut;             /* our side of the socket is shut down */
-    int resumed, resume_rc; /* a look-up completed: what resume said */
     unsigned long long sent, answered;
     int64_t last;         /* last progress from the server */
-    msgsec_netbuf out;    /* protected bytes for the server */
     msgsec_netbuf line;   /* standard input: the line being read */
     msgsec_netbuf ans;    /* stream framing: the answer being received */
-    unsigned char *mbuf;  /* a received message */
-    size_t mcap;
     const char *target;   /* HOST:PORT as given */
-    unsigned char rbuf[READ_CHUNK];
 } client;
 
 const char msgsec_connect_usage[] =
@@ -109,11 +104,11 @@ static void fail_line(const char *fmt, ...)
  * an ERROR frame tells the server why), and give the exit status. */
 static int session_failed(client *cl, int code)
 {
-    const char *d = msgsec_session_detail(cl->s);
-    fail_line("%s: %s", msgsec_error_name(code),
-              d[0] ? d : msgsec_strerror(code));
-    if (cl->fd >= 0 && msgsec_net_pull(cl->s, &cl->out) == 0)
-        (void)msgsec_net_flush(cl->fd, &cl->out);
+    char text[DETAIL_MAX];
+    msgsec_net_fail_text(cl->io.s, code, text, sizeof(text));
+    fail_line("%s", text);
+    if (cl->io.fd >= 0)
+        (void)msgsec_nl_client_flush(&cl->io);
     return msgsec_net_exit_for(code);
 }
 
@@ -121,12 +116,10 @@ static int announce(client *cl)
 {
     msgsec_peer peer;
     char text[MSGSEC_NET_PEER_MAX];
-    int rc = msgsec_session_peer(cl->s, &peer);
+    int rc = msgsec_net_session_peer(cl->io.s, &peer);
 
     if (rc < 0)
         return session_failed(cl, rc);
-    if (!peer.scheme)
-        peer.scheme = msgsec_session_provider(cl->s);
     msgsec_net_peer_text(&peer, text, sizeof(text));
     fflush(stdout);
     fprintf(stderr, "established%s\n", text);
@@ -186,19 +179,11 @@ static int take_answers(client *cl)
 
     for (;;) {
         size_t len = 0;
-        rc = msgsec_session_recv(cl->s, cl->mbuf, cl->mcap, &len);
-        if (rc == MSGSEC_ERR_BUFFER_TOO_SMALL && len > cl->mcap) {
-            unsigned char *p = malloc(len);
-            if (!p) {
-                fail_line("%s: no memory for an answer of %zu bytes",
-                          msgsec_error_name(MSGSEC_ERR_NOMEM), len);
-                return MSGSEC_EXIT_INTERNAL;
-            }
-            OPENSSL_cleanse(cl->mbuf, cl->mcap);
-            free(cl->mbuf);
-            cl->mbuf = p;
-            cl->mcap = len;
-            continue;
+        rc = msgsec_nl_client_recv(&cl->io, 0, &len);
+        if (rc == MSGSEC_ERR_NOMEM) {
+            fail_line("%s: no memory for an answer of %zu bytes",
+                      msgsec_error_name(MSGSEC_ERR_NOMEM), len);
+            return MSGSEC_EXIT_INTERNAL;
         }
         if (rc == MSGSEC_CONTINUE)
             break;
@@ -216,14 +201,14 @@ static int take_answers(client *cl)
         if (rc < 0)
             return session_failed(cl, rc);
         if (cl->framing == MSGSEC_FRAMING_STREAM) {
-            rc = answer_lines(cl, cl->mbuf, len);
+            rc = answer_lines(cl, cl->io.mbuf, len);
             if (rc >= 0)
                 return rc;
         } else {
-            print_answer(cl->mbuf, len, 1);
+            print_answer(cl->io.mbuf, len, 1);
             cl->answered++;
         }
-        OPENSSL_cleanse(cl->mbuf, len);
+        OPENSSL_cleanse(cl->io.mbuf, len);
     }
     fflush(stdout);
     return -1;
@@ -237,14 +222,14 @@ static int after(client *cl, int rc)
             return -1; /* bytes after the server's close */
         return session_failed(cl, rc);
     }
-    int st = msgsec_session_state(cl->s);
+    int st = msgsec_session_state(cl->io.s);
     if (!cl->established &&
         (st == MSGSEC_STATE_ESTABLISHED || st == MSGSEC_STATE_CLOSED) &&
         (rc = announce(cl)) >= 0)
         return rc;
     if (cl->established && (rc = take_answers(cl)) >= 0)
         return rc;
-    if (msgsec_net_pull(cl->s, &cl->out) < 0) {
+    if (msgsec_net_pull(cl->io.s, &cl->io.out) < 0) {
         fail_line("%s: no memory for output",
                   msgsec_error_name(MSGSEC_ERR_NOMEM));
         return MSGSEC_EXIT_INTERNAL;
@@ -268,11 +253,11 @@ static int send_line(client *cl, const unsigned char *p, size_t n)
         if (n)
             memcpy(tmp, p, n);
         tmp[n] = '\n';
-        rc = msgsec_session_send(cl->s, tmp, n + 1);
+        rc = msgsec_session_send(cl->io.s, tmp, n + 1);
         OPENSSL_cleanse(tmp, n + 1);
         free(tmp);
     } else {
-        rc = msgsec_session_send(cl->s, p, n);
+        rc = msgsec_session_send(cl->io.s, p, n);
     }
     if (rc < 0)
         return session_failed(cl, rc);
@@ -347,7 +332,7 @@ static int read_stdin(client *cl)
 /* The server ended the TCP connection. Returns the exit status. */
 static int server_eof(client *cl)
 {
-    const char *prov = msgsec_session_provider(cl->s);
+    const char *prov = msgsec_session_provider(cl->io.s);
 
     if (cl->closing)
         return MSGSEC_EXIT_OK;
@@ -373,41 +358,33 @@ static int waiting(const client *cl)
     return !cl->established || cl->answered < cl->sent || cl->closing;
 }
 
-static void on_ready(void *user_data, msgsec_session *s)
-{
-    client *cl = user_data;
-    if (s != cl->s || msgsec_session_state(s) != MSGSEC_STATE_PENDING)
-        return;
-    cl->resume_rc = msgsec_session_resume(s);
-    cl->resumed = 1;
-}
-
 static int loop(client *cl)
 {
     int rc;
 
     cl->last = msgsec_net_now_ms();
     for (;;) {
-        struct pollfd p[3];
-        int np = 0, ip = -1, timeout = -1;
+        struct pollfd in = {.fd = STDIN_FILENO, .events = POLLIN};
+        size_t nin = 0;
+        int timeout = -1;
 
         /* Every line sent and answered: close, then wait for the
          * server's close or end of connection. */
         if (cl->established && cl->stdin_done && !cl->closing &&
             cl->answered >= cl->sent) {
-            rc = msgsec_session_close(cl->s);
+            rc = msgsec_session_close(cl->io.s);
             if (rc < 0)
                 return session_failed(cl, rc);
             cl->closing = 1;
             cl->last = msgsec_net_now_ms();
         }
         /* Whatever the session queued since the last turn. */
-        if (msgsec_net_pull(cl->s, &cl->out) < 0) {
+        rc = msgsec_nl_client_flush(&cl->io);
+        if (rc == MSGSEC_ERR_NOMEM) {
             fail_line("%s: no memory for output",
                       msgsec_error_name(MSGSEC_ERR_NOMEM));
             return MSGSEC_EXIT_INTERNAL;
         }
-        rc = msgsec_net_flush(cl->fd, &cl->out);
         if (rc < 0) {
             if (cl->closing)
                 return MSGSEC_EXIT_OK;
@@ -415,33 +392,21 @@ static int loop(client *cl)
                       cl->target, strerror(-rc));
             return MSGSEC_EXIT_INTERNAL;
         }
-        if (cl->closing && cl->out.len == 0 && !cl->shut) {
-            shutdown(cl->fd, SHUT_WR);
+        if (cl->closing && cl->io.out.len == 0 && !cl->shut) {
+            shutdown(cl->io.fd, SHUT_WR);
             cl->shut = 1;
         }
-
-        p[np].fd = cl->fd;
-        p[np].events = POLLIN | (cl->out.len > 0 ? POLLOUT : 0);
-        np++;
-        p[np].fd = msgsec_core_fd(cl->core);
-        p[np].events = POLLIN;
-        np++;
         if (cl->established && !cl->stdin_done && !cl->closing &&
-            cl->out.len < OUT_HIGH) {
-            ip = np;
-            p[np].fd = STDIN_FILENO;
-            p[np].events = POLLIN;
-            np++;
-        }
+            cl->io.out.len < OUT_HIGH)
+            nin = 1;
         if (cl->timeout_ms > 0 && waiting(cl)) {
             int64_t left = cl->last + cl->timeout_ms - msgsec_net_now_ms();
             if (left <= 0) {
                 if (cl->closing)
                     return MSGSEC_EXIT_OK; /* our part is done */
                 /* Give up properly: an explicit-mode server is told. */
-                if (msgsec_session_close(cl->s) == 0 &&
-                    msgsec_net_pull(cl->s, &cl->out) == 0)
-                    (void)msgsec_net_flush(cl->fd, &cl->out);
+                if (msgsec_session_close(cl->io.s) == 0)
+                    (void)msgsec_nl_client_flush(&cl->io);
                 fflush(stdout);
                 fail_line("%s: no answer from %s within %d ms (%s)",
                           msgsec_error_name(MSGSEC_ERR_TIMEOUT), cl->target,
@@ -452,45 +417,24 @@ static int loop(client *cl)
             }
             timeout = left > INT_MAX ? INT_MAX : (int)left;
         }
-        int n = poll(p, (nfds_t)np, timeout);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fail_line("%s: poll: %s", msgsec_error_name(MSGSEC_ERR_IO),
-                      strerror(errno));
+        int got = msgsec_nl_client_wait(&cl->io, &in, nin, timeout, &rc);
+        if (got < 0) {
+            if (cl->closing)
+                return MSGSEC_EXIT_OK;
+            fflush(stdout);
+            fail_line("%s: read from %s: %s",
+                      msgsec_error_name(MSGSEC_ERR_IO), cl->target,
+                      strerror(-got));
             return MSGSEC_EXIT_INTERNAL;
         }
-        if (n == 0)
-            continue;
-
-        if (p[1].revents & POLLIN) {
-            cl->resumed = 0;
-            msgsec_core_dispatch(cl->core, on_ready, cl);
-            if (cl->resumed && (rc = after(cl, cl->resume_rc)) >= 0)
+        if (got == MSGSEC_NL_EOF)
+            return server_eof(cl);
+        if (got == MSGSEC_NL_MOVED) {
+            cl->last = msgsec_net_now_ms();
+            if ((rc = after(cl, rc)) >= 0)
                 return rc;
         }
-        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t r = recv(cl->fd, cl->rbuf, sizeof(cl->rbuf), 0);
-            if (r < 0 && errno != EAGAIN && errno != EINTR) {
-                if (cl->closing)
-                    return MSGSEC_EXIT_OK;
-                fflush(stdout);
-                fail_line("%s: read from %s: %s",
-                          msgsec_error_name(MSGSEC_ERR_IO), cl->target,
-                          strerror(errno));
-                return MSGSEC_EXIT_INTERNAL;
-            }
-            if (r == 0)
-                return server_eof(cl);
-            if (r > 0) {
-                cl->last = msgsec_net_now_ms();
-                rc = msgsec_session_feed(cl->s, cl->rbuf, (size_t)r);
-                OPENSSL_cleanse(cl->rbuf, (size_t)r);
-                if ((rc = after(cl, rc)) >= 0)
-                    return rc;
-            }
-        }
-        if (ip >= 0 && (p[ip].revents & (POLLIN | POLLHUP | POLLERR)) &&
+        if (nin && (in.revents & (POLLIN | POLLHUP | POLLERR)) &&
             (rc = read_stdin(cl)) >= 0)
             return rc;
     }
@@ -502,6 +446,9 @@ typedef struct connect_opts {
 } connect_opts;
 
 enum { OPT_PEER_NAME = 256, OPT_IDENTITY };
+
+#define usage_error(...) \
+    msgsec_cli_usage_error_for("msgsec", "connect", __VA_ARGS__)
 
 static int parse_opts(const msgsec_cli_command *cmd, int argc, char **argv,
                       connect_opts *o)
@@ -519,6 +466,7 @@ static int parse_opts(const msgsec_cli_command *cmd, int argc, char **argv,
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    long v;
     int c;
 
     memset(o, 0, sizeof(*o));
@@ -541,70 +489,43 @@ static int parse_opts(const msgsec_cli_command *cmd, int argc, char **argv,
             break;
         case OPT_PEER_NAME:
             if (!optarg[0])
-                return msgsec_cli_usage_error(cmd->name,
-                                              "connect: empty --peer-name");
+                return usage_error("empty --peer-name");
             o->peer_name = optarg;
             break;
         case OPT_IDENTITY:
             if (!optarg[0])
-                return msgsec_cli_usage_error(cmd->name,
-                                              "connect: empty --identity");
+                return usage_error("empty --identity");
             o->identity = optarg;
             break;
         case 'f':
             o->framing = msgsec_net_framing(optarg);
             if (o->framing < 0)
-                return msgsec_cli_usage_error(
-                    cmd->name, "connect: --framing '%s': message or stream",
+                return usage_error("--framing '%s': message or stream",
                     optarg);
             break;
-        case 't': {
-            char *end = NULL;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || v < 0 || v > INT_MAX)
-                return msgsec_cli_usage_error(
-                    cmd->name, "connect: --timeout '%s': milliseconds, 0 for "
-                               "none",
-                    optarg);
+        case 't':
+            if (msgsec_cli_number(optarg, 0, INT_MAX, &v) < 0)
+                return usage_error("--timeout '%s': milliseconds, 0 for none",
+                                   optarg);
             o->timeout_ms = (int)v;
             break;
-        }
         case 'v':
             o->verbose = 1;
             break;
-        case 'h':
-            fputs(cmd->usage, stdout);
-            return MSGSEC_EXIT_OK;
-        case 'V':
-            msgsec_cli_version();
-            return MSGSEC_EXIT_OK;
-        case ':':
-            return msgsec_cli_usage_error(cmd->name,
-                                          "connect: option '%s' needs an "
-                                          "argument",
-                                          argv[optind - 1]);
         default:
-            if (optopt > 0 && optopt < 256)
-                return msgsec_cli_usage_error(
-                    cmd->name, "connect: unknown option '-%c'", optopt);
-            return msgsec_cli_usage_error(cmd->name,
-                                          "connect: unknown option '%s'",
-                                          argv[optind - 1]);
+            return msgsec_cli_opt_other("msgsec", "connect", c, cmd->usage,
+                                        argv);
         }
     }
     if (optind < argc)
-        return msgsec_cli_usage_error(cmd->name,
-                                      "connect: unexpected argument '%s'",
+        return usage_error("unexpected argument '%s'",
                                       argv[optind]);
     if (o->policy[0] == '\0')
-        return msgsec_cli_usage_error(cmd->name, "connect: empty policy path");
+        return usage_error("empty policy path");
     if (!o->service || !o->service[0])
-        return msgsec_cli_usage_error(cmd->name,
-                                      "connect: --service NAME is required");
+        return usage_error("--service NAME is required");
     if (!o->target)
-        return msgsec_cli_usage_error(cmd->name,
-                                      "connect: --connect HOST:PORT is "
+        return usage_error("--connect HOST:PORT is "
                                       "required");
     return -1;
 }
@@ -614,10 +535,10 @@ static int run_client(client *cl, const connect_opts *o, const char *host,
 {
     msgsec_session_config cfg;
     char err[MSGSEC_NET_ERR_MAX];
-    int rc;
+    int rc, connecting;
 
     rc = msgsec_net_open_core("connect", o->policy, o->service, o->verbose,
-                              &cl->core);
+                              &cl->io.core);
     if (rc != MSGSEC_EXIT_OK)
         return rc;
     memset(&cfg, 0, sizeof(cfg));
@@ -625,22 +546,13 @@ static int run_client(client *cl, const connect_opts *o, const char *host,
     cfg.framing = o->framing;
     cfg.peer_name = o->peer_name;
     cfg.identity = o->identity;
-    /* The session first: a policy that cannot make one needs no network. */
-    rc = msgsec_session_new(cl->core, o->service, MSGSEC_ROLE_CLIENT, &cfg,
-                            &cl->s);
-    if (rc < 0) {
-        const char *d = msgsec_last_detail();
-        fail_line("%s: %s", msgsec_error_name(rc),
-                  d[0] ? d : msgsec_strerror(rc));
-        return msgsec_cli_exit_for(rc);
-    }
-    cl->framing = msgsec_session_framing(cl->s);
-    rc = msgsec_net_connect(host, port, o->timeout_ms, &cl->fd, err,
-                            sizeof(err));
+    rc = msgsec_nl_client_open(&cl->io, o->service, &cfg, host, port,
+                               o->timeout_ms, err, sizeof(err), &connecting);
     if (rc < 0) {
         fail_line("%s: %s", msgsec_error_name(rc), err);
-        return MSGSEC_EXIT_INTERNAL;
+        return connecting ? MSGSEC_EXIT_INTERNAL : msgsec_cli_exit_for(rc);
     }
+    cl->framing = msgsec_session_framing(cl->io.s);
     /* A session established at once (a provider without a server
      * answer) and the first bytes to send. */
     if ((rc = after(cl, 0)) >= 0)
@@ -659,19 +571,15 @@ int msgsec_cmd_connect(const msgsec_cli_command *cmd, int argc, char **argv)
         return rc;
     if (msgsec_net_split(o.target, host, sizeof(host), port, sizeof(port), err,
                          sizeof(err)) < 0)
-        return msgsec_cli_usage_error(cmd->name, "connect: --connect %s", err);
+        return usage_error("--connect %s", err);
     cl = calloc(1, sizeof(*cl));
     if (!cl) {
         msgsec_cli_error("connect: out of memory");
         return MSGSEC_EXIT_INTERNAL;
     }
-    cl->fd = -1;
     cl->timeout_ms = o.timeout_ms;
     cl->target = o.target;
-    cl->mcap = READ_CHUNK;
-    cl->mbuf = malloc(cl->mcap);
-    signal(SIGPIPE, SIG_IGN);
-    if (!cl->mbuf) {
+    if (msgsec_nl_client_init(&cl->io) < 0) {
         msgsec_cli_error("connect: out of memory");
         rc = MSGSEC_EXIT_INTERNAL;
     } else {
@@ -679,17 +587,9 @@ int msgsec_cmd_connect(const msgsec_cli_command *cmd, int argc, char **argv)
     }
 
     fflush(stdout);
-    if (cl->fd >= 0)
-        close(cl->fd);
-    msgsec_session_free(cl->s);
-    msgsec_core_free(cl->core);
-    msgsec_netbuf_free(&cl->out);
+    msgsec_nl_client_free(&cl->io);
     msgsec_netbuf_free(&cl->line);
     msgsec_netbuf_free(&cl->ans);
-    if (cl->mbuf) {
-        OPENSSL_cleanse(cl->mbuf, cl->mcap);
-        free(cl->mbuf);
-    }
     free(cl);
     return rc;
 }

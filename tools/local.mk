@@ -1,12 +1,12 @@
 # The operator tool. It uses libmsgsec through the public API only.
 bin_PROGRAMS += tools/msgsec
 tools_msgsec_SOURCES = tools/msgsec.c
-# Sockets, byte queues and command-line helpers (sockets live here, not in
-# the core): an internal library shared by the operator tool and the
-# MSGin5G examples.
+# Sockets, byte queues, the server and client event loops (netloop) and
+# command-line helpers (sockets live here, not in the core): an internal
+# library shared by the operator tool and the MSGin5G examples.
 noinst_LTLIBRARIES += tools/libmsgsec-netio.la
 tools_libmsgsec_netio_la_SOURCES = tools/cli.c tools/cli.h tools/netio.c \
-	tools/netio.h
+	tools/netio.h tools/netloop.c tools/netloop.h
 tools_libmsgsec_netio_la_CPPFLAGS = $(AM_CPPFLAGS) $(LIBCRYPTO_CFLAGS)
 # serve and connect: the diagnostic pair.
 tools_msgsec_SOURCES += tools/serve_cmd.c tools/connect_cmd.c

@@ -61,11 +61,13 @@ typedef struct static_token {
 typedef struct issued_token {
     char text[2 * ISSUED_BYTES + 1]; /* "" for a free slot */
     int64_t expiry;
+    long uses; /* resource requests it authorized */
 } issued_token;
 
 typedef struct km {
     msgsec_emu emu;
     long token_lifetime;
+    long forget_after; /* --forget-tokens-after, -1 when not given */
     key_rec *keys;
     size_t nkeys, keys_cap;
     client_rec *clients;
@@ -492,11 +494,19 @@ static int token_check(km *k, const char *auth)
             found = TOK_OK;
     if (len == 2 * ISSUED_BYTES) {
         int64_t now = now_s();
-        for (size_t i = 0; i < ISSUED_MAX; i++)
-            if (k->issued[i].text[0] &&
-                CRYPTO_memcmp(k->issued[i].text, t, len) == 0 &&
-                found != TOK_OK)
-                found = now < k->issued[i].expiry ? TOK_OK : TOK_EXPIRED;
+        for (size_t i = 0; i < ISSUED_MAX && found != TOK_OK; i++) {
+            issued_token *it = &k->issued[i];
+            if (!it->text[0] || CRYPTO_memcmp(it->text, t, len) != 0)
+                continue;
+            if (k->forget_after >= 0 && it->uses >= k->forget_after) {
+                /* --forget-tokens-after: as if revoked, unknown from now. */
+                OPENSSL_cleanse(it, sizeof(*it));
+                continue;
+            }
+            found = now < it->expiry ? TOK_OK : TOK_EXPIRED;
+            if (found == TOK_OK)
+                it->uses++;
+        }
     }
     return found;
 }
@@ -516,6 +526,7 @@ static int token_issue(km *k, issued_token **out)
     }
     it->text[2 * sizeof(r)] = 0;
     it->expiry = now_s() + k->token_lifetime;
+    it->uses = 0;
     OPENSSL_cleanse(r, sizeof(r));
     *out = it;
     return 0;
@@ -823,6 +834,9 @@ static const char usage_text[] =
     "                          (mode 0600 or stricter)\n"
     "  --token-lifetime S      lifetime of issued access tokens (3600)\n"
     "Failure knobs (for tests):\n"
+    "  --forget-tokens-after N an issued token authorizes N resource\n"
+    "                          requests, then is unknown (401), as if\n"
+    "                          revoked; 0: issued tokens never work\n"
     "  --delay-ms N            answer every resource N milliseconds late\n"
     "  --fail-status CODE      answer every resource with a ProblemDetails\n"
     "                          of status CODE\n"
@@ -834,11 +848,12 @@ static const char usage_text[] =
 
 int main(int argc, char **argv)
 {
-    enum { O_RECORDS = MSGSEC_EMU_O_OWN, O_LIFETIME };
+    enum { O_RECORDS = MSGSEC_EMU_O_OWN, O_LIFETIME, O_FORGET };
     static const struct option opts[] = {
         MSGSEC_EMU_OPTIONS,
         {"records", required_argument, NULL, O_RECORDS},
         {"token-lifetime", required_argument, NULL, O_LIFETIME},
+        {"forget-tokens-after", required_argument, NULL, O_FORGET},
         {NULL, 0, NULL, 0}};
     static km k; /* large (the issued tokens): not on the stack */
     const char *records = NULL;
@@ -846,10 +861,18 @@ int main(int argc, char **argv)
     k.emu.prog = PROG;
     k.emu.usage = usage_text;
     k.token_lifetime = 3600;
+    k.forget_after = -1;
     int c, rc;
     while ((c = msgsec_emu_getopt(&k.emu, argc, argv, opts, &rc)) != -1) {
         if (c == O_RECORDS) {
             records = optarg;
+        } else if (c == O_FORGET) {
+            if (msgsec_emu_parse_long(optarg, 0, 1000000000L, &v) != 0)
+                return msgsec_emu_usage_error(
+                    &k.emu, "--forget-tokens-after %s: a count from 0 to "
+                            "1000000000 expected",
+                    optarg);
+            k.forget_after = v;
         } else {
             if (msgsec_emu_parse_long(optarg, 1, LIFETIME_MAX, &v) != 0)
                 return msgsec_emu_usage_error(

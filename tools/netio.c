@@ -535,3 +535,35 @@ int msgsec_net_framing(const char *arg)
         return MSGSEC_FRAMING_STREAM;
     return -1;
 }
+
+int msgsec_net_recv_grow(msgsec_session *s, unsigned char **buf, size_t *cap,
+                         size_t max, size_t *len)
+{
+    for (;;) {
+        int rc = msgsec_session_recv(s, *buf, *cap, len);
+        if (rc != MSGSEC_ERR_BUFFER_TOO_SMALL || *len <= *cap)
+            return rc;
+        if (max > 0 && *len > max)
+            return MSGSEC_ERR_MESSAGE_TOO_LARGE;
+        unsigned char *p = malloc(*len);
+        if (!p)
+            return MSGSEC_ERR_NOMEM;
+        if (*buf) {
+            OPENSSL_cleanse(*buf, *cap);
+            free(*buf);
+        }
+        *buf = p;
+        *cap = *len;
+    }
+}
+
+int msgsec_net_session_peer(msgsec_session *s, msgsec_peer *peer)
+{
+    int rc = msgsec_session_peer(s, peer);
+
+    if (rc < 0)
+        memset(peer, 0, sizeof(*peer));
+    if (!peer->scheme)
+        peer->scheme = msgsec_session_provider(s);
+    return rc < 0 ? rc : 0;
+}

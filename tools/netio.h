@@ -159,6 +159,20 @@ uint32_t msgsec_net_watch_mask(int phase, int reading, size_t out_len);
 int msgsec_net_open_core(const char *cmd, const char *policy,
                          const char *service, int verbose, msgsec_core **out);
 
+/*
+ * msgsec_session_recv() into *buf (*cap bytes), the buffer grown to the
+ * message's size (old contents wiped) when it is too small. Returns what
+ * msgsec_session_recv() returned (*len the message's length), or
+ * MSGSEC_ERR_NOMEM, or MSGSEC_ERR_MESSAGE_TOO_LARGE with *len when the
+ * message is over max bytes (max 0: no limit; the message stays queued).
+ */
+int msgsec_net_recv_grow(msgsec_session *s, unsigned char **buf, size_t *cap,
+                         size_t max, size_t *len);
+
+/* The authenticated peer of s, its scheme the session's provider when the
+ * provider names none. 0, or the error (peer zeroed but for the scheme). */
+int msgsec_net_session_peer(msgsec_session *s, msgsec_peer *peer);
+
 /* Parses "message" or "stream"; MSGSEC_FRAMING_* or -1. */
 int msgsec_net_framing(const char *arg);
 

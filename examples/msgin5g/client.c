@@ -5,7 +5,8 @@
  * It connects with the scheme its policy selects, registers its UE service
  * ID, sends the --send messages, answers delivery reports, prints one line
  * per event on standard output and exits with a status that says what
- * happened. One poll() loop holds the socket and the core's descriptor.
+ * happened. One poll() loop (netloop's client wait) holds the socket and
+ * the core's descriptor.
  *
  * The server answers every request with MSGRESP in the order of the
  * requests, so answers are matched to a queue of what was sent.
@@ -14,22 +15,21 @@
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <msgsec/msgsec.h>
 
-#include "cmdline.h"
+#include "cli.h"
 #include "msg.h"
 #include "netio.h"
+#include "netloop.h"
 
-#define READ_CHUNK 65536u
+/* The largest message taken from the server. */
+#define MSG_CAP (1u << 20)
 #define CONNECT_TIMEOUT_MS 10000
 #define CLOSE_WAIT_MS 1000
 #define DEFAULT_WAIT_MS 5000
@@ -68,11 +68,8 @@ typedef struct client {
     outmsg *msgs;
     size_t nmsgs;
     /* state */
-    msgsec_core *core;
-    msgsec_session *s;
-    int fd;
+    msgsec_nl_client io;  /* core, session, socket, buffers */
     int established, registered, closing, done, leaving;
-    int resumed, resume_rc;
     int status;        /* EXIT_* once decided */
     int64_t deadline;  /* of the current wait */
     char prefix[16];
@@ -80,11 +77,7 @@ typedef struct client {
     request *q;        /* requests waiting for MSGRESP */
     size_t qhead, qlen, qcap;
     unsigned long sent, accepted, stored, failed, delivered, received;
-    msgsec_netbuf out;
     msgsec_m5g_lines lines;
-    unsigned char *mbuf;
-    size_t mcap;
-    unsigned char rbuf[READ_CHUNK];
 } client;
 
 static const char usage_text[] =
@@ -190,12 +183,12 @@ static int send_request(client *cl, const msgsec_m5g_msg *m, outmsg *om)
         decide(cl, m->type == MSGSEC_M5G_MSG ? EXIT_MSG : EXIT_IO);
         return -1;
     }
-    rc = msgsec_session_send(cl->s, line, len);
+    rc = msgsec_session_send(cl->io.s, line, len);
     explicit_bzero(line, len);
     free(line);
     if (rc < 0) {
         say("connection failed: %s: %s\n", msgsec_error_name(rc),
-            msgsec_session_detail(cl->s));
+            msgsec_session_detail(cl->io.s));
         decide(cl, EXIT_IO);
         return -1;
     }
@@ -411,28 +404,19 @@ static int take_plaintext(client *cl)
 
     for (;;) {
         size_t n = 0;
-        int rc = msgsec_session_recv(cl->s, cl->mbuf, cl->mcap, &n);
-        if (rc == MSGSEC_ERR_BUFFER_TOO_SMALL && n > cl->mcap &&
-            n <= (1u << 20)) {
-            unsigned char *p = malloc(n);
-            if (!p)
-                break;
-            free(cl->mbuf);
-            cl->mbuf = p;
-            cl->mcap = n;
-            continue;
-        }
+        int rc = msgsec_nl_client_recv(&cl->io, MSG_CAP, &n);
         if (rc == MSGSEC_CONTINUE)
             break;
         if (rc == MSGSEC_ERR_CLOSED)
             return 1;
         if (rc < 0) {
-            say("connection failed: %s: %s\n", msgsec_error_name(rc),
-                msgsec_session_detail(cl->s));
+            char text[1024];
+            msgsec_net_fail_text(cl->io.s, rc, text, sizeof(text));
+            say("connection failed: %s\n", text);
             decide(cl, EXIT_IO);
             return 0;
         }
-        if (msgsec_m5g_lines_push(&cl->lines, cl->mbuf, n) < 0) {
+        if (msgsec_m5g_lines_push(&cl->lines, cl->io.mbuf, n) < 0) {
             say("connection failed: out of memory\n");
             decide(cl, EXIT_IO);
             return 0;
@@ -459,10 +443,7 @@ static void announce(client *cl)
     char text[MSGSEC_NET_PEER_MAX];
 
     cl->established = 1;
-    if (msgsec_session_peer(cl->s, &peer) < 0)
-        memset(&peer, 0, sizeof(peer));
-    if (!peer.scheme)
-        peer.scheme = msgsec_session_provider(cl->s);
+    msgsec_net_session_peer(cl->io.s, &peer);
     msgsec_net_peer_text(&peer, text, sizeof(text));
     say("authenticated%s\n", text);
     cl->deadline = msgsec_net_now_ms() + CONNECT_TIMEOUT_MS;
@@ -473,19 +454,18 @@ static void announce(client *cl)
 static void after(client *cl, int rc)
 {
     if (rc < 0) {
-        const char *d = msgsec_session_detail(cl->s);
+        char text[1024];
+        msgsec_net_fail_text(cl->io.s, rc, text, sizeof(text));
         if (!cl->established) {
-            say("authentication failed: %s: %s\n", msgsec_error_name(rc),
-                d[0] ? d : msgsec_strerror(rc));
+            say("authentication failed: %s\n", text);
             decide(cl, EXIT_AUTH);
         } else if (!cl->closing) {
-            say("connection failed: %s: %s\n", msgsec_error_name(rc),
-                d[0] ? d : msgsec_strerror(rc));
+            say("connection failed: %s\n", text);
             decide(cl, EXIT_IO);
         }
         return;
     }
-    int st = msgsec_session_state(cl->s);
+    int st = msgsec_session_state(cl->io.s);
     if (st != MSGSEC_STATE_ESTABLISHED && st != MSGSEC_STATE_CLOSED)
         return;
     if (!cl->established)
@@ -497,15 +477,6 @@ static void after(client *cl, int rc)
 }
 
 /* ------------------------------------------------------------ the loop */
-
-static void on_ready(void *user_data, msgsec_session *s)
-{
-    client *cl = user_data;
-    if (s != cl->s || msgsec_session_state(s) != MSGSEC_STATE_PENDING)
-        return;
-    cl->resume_rc = msgsec_session_resume(s);
-    cl->resumed = 1;
-}
 
 /* The wait ran out: what that means depends on what was waited for. */
 static void timed_out(client *cl)
@@ -529,12 +500,12 @@ static void timed_out(client *cl)
 /* Writes queued bytes; 0 or -1 (decided). */
 static int flush_out(client *cl)
 {
-    if (msgsec_net_pull(cl->s, &cl->out) < 0) {
+    int rc = msgsec_nl_client_flush(&cl->io);
+    if (rc == MSGSEC_ERR_NOMEM) {
         say("connection failed: out of memory\n");
         decide(cl, EXIT_IO);
         return -1;
     }
-    int rc = msgsec_net_flush(cl->fd, &cl->out);
     if (rc < 0) {
         if (!cl->done) {
             say("connection failed: write: %s\n", strerror(-rc));
@@ -548,8 +519,8 @@ static int flush_out(client *cl)
 static void loop(client *cl)
 {
     while (!cl->done) {
-        struct pollfd p[2];
         int64_t now = msgsec_net_now_ms();
+        int rc = 0;
 
         if (cl->leaving ? cl->qlen == 0
                         : cl->registered && satisfied(cl) &&
@@ -564,45 +535,25 @@ static void loop(client *cl)
             timed_out(cl);
             break;
         }
-        p[0].fd = cl->fd;
-        p[0].events = POLLIN | (cl->out.len ? POLLOUT : 0);
-        p[1].fd = msgsec_core_fd(cl->core);
-        p[1].events = POLLIN;
         int64_t left = cl->deadline - now;
-        int n = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            say("connection failed: poll: %s\n", strerror(errno));
+        int got = msgsec_nl_client_wait(&cl->io, NULL, 0,
+                                        left > INT_MAX ? INT_MAX : (int)left,
+                                        &rc);
+        if (got < 0) {
+            say("connection failed: read: %s\n", strerror(-got));
             decide(cl, EXIT_IO);
-            return;
-        }
-        if (p[1].revents & POLLIN) {
-            cl->resumed = 0;
-            msgsec_core_dispatch(cl->core, on_ready, cl);
-            if (cl->resumed)
-                after(cl, cl->resume_rc);
-        }
-        if (!cl->done && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t r = recv(cl->fd, cl->rbuf, sizeof(cl->rbuf), 0);
-            if (r < 0 && errno != EAGAIN && errno != EINTR) {
-                say("connection failed: read: %s\n", strerror(errno));
+        } else if (got == MSGSEC_NL_EOF) {
+            if (!cl->established) {
+                say("authentication failed: %s: the server closed the "
+                    "connection during the handshake\n",
+                    msgsec_error_name(MSGSEC_ERR_PEER_REJECTED));
+                decide(cl, EXIT_AUTH);
+            } else {
+                say("connection failed: the server ended the connection\n");
                 decide(cl, EXIT_IO);
-            } else if (r == 0) {
-                if (!cl->established) {
-                    say("authentication failed: %s: the server closed the "
-                        "connection during the handshake\n",
-                        msgsec_error_name(MSGSEC_ERR_PEER_REJECTED));
-                    decide(cl, EXIT_AUTH);
-                } else {
-                    say("connection failed: the server ended the "
-                        "connection\n");
-                    decide(cl, EXIT_IO);
-                }
-            } else if (r > 0) {
-                int rc = msgsec_session_feed(cl->s, cl->rbuf, (size_t)r);
-                after(cl, rc);
             }
+        } else if (got == MSGSEC_NL_MOVED) {
+            after(cl, rc);
         }
     }
 }
@@ -611,7 +562,7 @@ static void loop(client *cl)
  * server's close so that ours is not lost to a reset. */
 static void leave(client *cl)
 {
-    if (cl->fd < 0 || !cl->s)
+    if (cl->io.fd < 0 || !cl->io.s)
         return;
     if (!cl->status && cl->dereg && cl->registered) {
         cl->done = 0;
@@ -620,20 +571,20 @@ static void leave(client *cl)
         if (send_simple(cl, MSGSEC_M5G_DEREG) == 0)
             loop(cl);
     }
-    int st = msgsec_session_state(cl->s);
+    int st = msgsec_session_state(cl->io.s);
     if (st != MSGSEC_STATE_ESTABLISHED)
         return;
     cl->closing = 1;
-    if (msgsec_session_close(cl->s) < 0 || flush_out(cl) < 0)
+    if (msgsec_session_close(cl->io.s) < 0 || flush_out(cl) < 0)
         return;
-    shutdown(cl->fd, SHUT_WR);
+    shutdown(cl->io.fd, SHUT_WR);
     int64_t end = msgsec_net_now_ms() + CLOSE_WAIT_MS;
     for (;;) {
         int64_t left = end - msgsec_net_now_ms();
-        struct pollfd p = {.fd = cl->fd, .events = POLLIN};
+        struct pollfd p = {.fd = cl->io.fd, .events = POLLIN};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             return;
-        ssize_t r = recv(cl->fd, cl->rbuf, sizeof(cl->rbuf), 0);
+        ssize_t r = recv(cl->io.fd, cl->io.rbuf, MSGSEC_NL_READ_CHUNK, 0);
         if (r <= 0)
             return;
     }
@@ -642,7 +593,7 @@ static void leave(client *cl)
 /* ------------------------------------------------------------ options */
 
 #define PROG "msgin5g-client"
-#define usage_error(...) msgsec_m5g_usage_error(PROG, __VA_ARGS__)
+#define usage_error(...) msgsec_cli_usage_error_for(PROG, NULL, __VA_ARGS__)
 
 static int id_ok(const char *s)
 {
@@ -754,7 +705,7 @@ static int parse_opts(client *cl, int argc, char **argv)
             break;
         case OPT_EXPECT:
         case OPT_WAIT:
-            if (msgsec_m5g_number(optarg, 0, INT_MAX, &v) < 0)
+            if (msgsec_cli_number(optarg, 0, INT_MAX, &v) < 0)
                 return usage_error("%s '%s': a number, 0 or more",
                                    c == OPT_EXPECT ? "--expect" : "--wait-ms",
                                    optarg);
@@ -772,7 +723,7 @@ static int parse_opts(client *cl, int argc, char **argv)
             cl->dereg = 1;
             break;
         default:
-            return msgsec_m5g_opt_other(c, PROG, usage_text, argv);
+            return msgsec_cli_opt_other(PROG, NULL, c, usage_text, argv);
         }
     }
     if (optind < argc)
@@ -793,7 +744,7 @@ static int run(client *cl, const char *host, const char *port)
     char detail[1024] = "", err[MSGSEC_NET_ERR_MAX];
     msgsec_session_config cfg;
     unsigned char rnd[4];
-    int rc;
+    int rc, connecting;
 
     /* msgIds unique across runs: reports stored for an earlier run of the
      * same UE must not match this run's messages. */
@@ -801,7 +752,7 @@ static int run(client *cl, const char *host, const char *port)
         memset(rnd, 0, sizeof(rnd));
     snprintf(cl->prefix, sizeof(cl->prefix), "%02x%02x%02x%02x", rnd[0],
              rnd[1], rnd[2], rnd[3]);
-    rc = msgsec_core_new(cl->policy, NULL, 0, &cl->core, detail,
+    rc = msgsec_core_new(cl->policy, NULL, 0, &cl->io.core, detail,
                          sizeof(detail));
     if (rc < 0) {
         say("connection failed: %s: %s\n", msgsec_error_name(rc),
@@ -811,17 +762,14 @@ static int run(client *cl, const char *host, const char *port)
     memset(&cfg, 0, sizeof(cfg));
     cfg.size = sizeof(cfg);
     cfg.peer_name = cl->peer_name;
-    rc = msgsec_session_new(cl->core, cl->service, MSGSEC_ROLE_CLIENT, &cfg,
-                            &cl->s);
-    if (rc < 0) {
-        const char *d = msgsec_last_detail();
-        say("authentication failed: %s: %s\n", msgsec_error_name(rc),
-            d[0] ? d : msgsec_strerror(rc));
+    rc = msgsec_nl_client_open(&cl->io, cl->service, &cfg, host, port,
+                               CONNECT_TIMEOUT_MS, err, sizeof(err),
+                               &connecting);
+    if (rc < 0 && !connecting) {
+        say("authentication failed: %s: %s\n", msgsec_error_name(rc), err);
         return rc == MSGSEC_ERR_POLICY_UNKNOWN_SERVICE ? EXIT_USAGE
                                                        : EXIT_AUTH;
     }
-    rc = msgsec_net_connect(host, port, CONNECT_TIMEOUT_MS, &cl->fd, err,
-                            sizeof(err));
     if (rc < 0) {
         say("connection failed: %s: %s\n", msgsec_error_name(rc), err);
         return EXIT_IO;
@@ -854,15 +802,11 @@ int main(int argc, char **argv)
         fputs("msgin5g-client: out of memory\n", stderr);
         return EXIT_IO;
     }
-    cl->fd = -1;
     cl->service = "msgin5g-1";
     cl->wait_ms = DEFAULT_WAIT_MS;
     /* Each --send takes one argument at least: argc bounds their number. */
     cl->msgs = calloc((size_t)argc + 1, sizeof(*cl->msgs));
-    cl->mcap = READ_CHUNK;
-    cl->mbuf = malloc(cl->mcap);
-    signal(SIGPIPE, SIG_IGN);
-    if (!cl->msgs || !cl->mbuf) {
+    if (msgsec_nl_client_init(&cl->io) < 0 || !cl->msgs) {
         fputs("msgin5g-client: out of memory\n", stderr);
         rc = EXIT_IO;
     } else if ((rc = parse_opts(cl, argc, argv)) < 0) {
@@ -877,13 +821,8 @@ int main(int argc, char **argv)
                 cl->delivered, cl->received);
         }
     }
-    if (cl->fd >= 0)
-        close(cl->fd);
-    msgsec_session_free(cl->s);
-    msgsec_core_free(cl->core);
-    msgsec_netbuf_free(&cl->out);
+    msgsec_nl_client_free(&cl->io);
     msgsec_m5g_lines_free(&cl->lines);
-    free(cl->mbuf);
     free(cl->msgs);
     free(cl->q);
     free(cl);

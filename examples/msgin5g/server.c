@@ -2,50 +2,40 @@
  * server.c - msgin5g-server: an MSGin5G Server embedding libmsgsec through
  * its integrator API only (doc/msgin5g.md).
  *
- * One thread and one epoll set hold the listening socket, every
- * connection, a signalfd (SIGTERM, SIGINT, SIGHUP) and the descriptor of
- * each live core: a session waiting for a key look-up, or a registration
- * waiting for its SEAL authorization, never blocks the others.
+ * The event loop is netloop's (tools/netloop.h): one thread and one epoll
+ * set hold the listening socket, every connection, a signalfd (SIGTERM,
+ * SIGINT, SIGHUP) and the descriptor of each live core: a session waiting
+ * for a key look-up, or a registration waiting for its SEAL authorization,
+ * never blocks the others. A connection not authenticated and registered
+ * within --handshake-timeout is closed.
  *
  * Cores are reference counted: SIGHUP builds a new one from the policy for
  * new connections; a connection keeps the core it started with, and an old
  * core is freed at the end of the loop round in which its last connection
  * ended (never inside its own dispatch).
  *
- * A connection is ACTIVE, then FINISHING (its last bytes, a close or an
- * alert, are written out), then DRAINING (our side shut down, the peer's
- * late bytes read and dropped so that closing does not reset the
- * connection), at most LINGER_MS for both.
- *
  * Registrations live in a hash table keyed by ueServiceId: a UE whose
  * connection ended without DEREG stays registered (offline) and gets its
- * stored messages when it registers again.
+ * stored messages when it registers again; what is stored is capped per
+ * UE and in all (--max-stored-per-ue, --max-stored).
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <msgsec/msgsec.h>
 
-#include "cmdline.h"
+#include "cli.h"
 #include "msg.h"
 #include "netio.h"
+#include "netloop.h"
 
-#define READ_CHUNK 65536u
 /* Stop reading from a peer this far behind with its answers... */
 #define OUT_HIGH (1u << 20)
 /* ...and cut off a recipient this far behind with its messages. */
@@ -55,7 +45,9 @@
 #define LINGER_MS 2000
 #define TICK_MS 1000
 #define BACKLOG 1024
-#define MAX_EVENTS 128
+#define DEFAULT_SETTLE_S 10
+#define DEFAULT_MAX_STORED 10000
+#define DEFAULT_MAX_STORED_UE 100
 #define LOG_MAX 4096
 #define DETAIL_MAX 1024
 #define EXIT_OK 0
@@ -63,25 +55,14 @@
 #define EXIT_USAGE 2
 #define EXIT_IO 4
 
-enum src_kind { SRC_LISTEN = 1, SRC_CORE, SRC_SIGNAL, SRC_CONN };
-enum conn_phase {
-    PH_ACTIVE = MSGSEC_NET_ACTIVE,
-    PH_FINISHING = MSGSEC_NET_FINISHING,
-    PH_DRAINING = MSGSEC_NET_DRAINING
-};
-
-/* What an epoll event points at: the first member of its owner. */
-typedef struct ev_src {
-    int kind;
-} ev_src;
+#define PH_ACTIVE MSGSEC_NET_ACTIVE
 
 typedef struct server server;
 typedef struct conn conn;
 typedef struct ue_rec ue_rec;
 
 typedef struct corebox {
-    ev_src src;
-    msgsec_core *core;
+    msgsec_nl_core w;  /* the core and its watch */
     unsigned gen;   /* 1 at start, +1 per reload */
     size_t refs;    /* connections, plus one while it is the current core */
     struct corebox *next;
@@ -106,6 +87,7 @@ struct ue_rec {
     conn *c;        /* the connection registered as this UE, or NULL */
     int registered;
     stored_msg *qhead, *qtail;
+    size_t nq;      /* messages in the queue */
 };
 
 typedef struct group {
@@ -120,51 +102,30 @@ typedef struct groups {
 } groups;
 
 struct conn {
-    ev_src src;
+    msgsec_nl_conn nl;    /* socket, session, phase, output (netloop) */
     server *srv;
     corebox *box;
-    int fd;
-    msgsec_session *s;
     unsigned long long id;
-    int phase;
-    int established;
-    uint32_t events;      /* mask registered with epoll */
-    int64_t deadline;     /* FINISHING/DRAINING: close by then */
-    int64_t last_in;      /* last bytes from the peer (idle timeout) */
-    msgsec_netbuf out;    /* protected bytes for the peer */
     msgsec_m5g_lines lines;
     char who[900];        /* " scheme=S identity=I" once established */
     ue_rec *reg;          /* the registration this connection holds */
     msgsec_authz *authz;  /* a REG waiting for its authorization */
     char *authz_ue, *authz_msg_id;
-    conn *prev, *next;
-    char addr[MSGSEC_NET_ADDR_MAX];
 };
 
 struct server {
+    msgsec_nl_server nl;  /* the loop, its connections and settings */
     const char *policy, *service, *groups_path;
     int64_t store_ttl;
-    int64_t idle_ms;
-    size_t max_conns;
+    size_t max_stored, max_stored_ue;
     corebox *cur, *boxes;
     unsigned gen;
-    int epfd, lfd, sfd;
-    ev_src lsrc, ssrc;
-    int listening;
-    int64_t accept_retry; /* > 0: accept again at this time (out of fds) */
-    int stopping;
-    conn *conns, *zombies;
-    size_t nconns, nlinger;
     unsigned long long next_id;
     ue_rec **buckets;
     size_t nbuckets, nrecs;
     stored_msg *shead, *stail;
     size_t nstored;
     groups *groups;
-    int64_t next_tick;
-    unsigned char rbuf[READ_CHUNK];
-    unsigned char *mbuf;
-    size_t mcap;
 };
 
 static const char usage_text[] =
@@ -188,6 +149,13 @@ static const char usage_text[] =
     "                         less 32); more wait in the listen queue\n"
     "  --idle-timeout S       close connections silent for S seconds\n"
     "                         (default 0: never)\n"
+    "  --handshake-timeout S  close a connection not authenticated and\n"
+    "                         registered within S seconds (default 10;\n"
+    "                         0: never)\n"
+    "  --max-stored N         messages and reports stored in all, at most\n"
+    "                         (default 10000); beyond, DELY_FAILED with\n"
+    "                         failureCause STORAGE_FULL\n"
+    "  --max-stored-per-ue N  the same for each offline UE (default 100)\n"
     "  -h, --help             show this help\n"
     "\n"
     "Standard error: \"listening on HOST:PORT\" first, then one key=value\n"
@@ -235,7 +203,7 @@ static void lb_start(logbuf *b, const char *event, const conn *c)
     lb_add(b, "event=%s", event);
     if (!c)
         return;
-    lb_add(b, " conn=%llu addr=%s%s", c->id, c->addr, c->who);
+    lb_add(b, " conn=%llu addr=%s%s", c->id, c->nl.addr, c->who);
     if (c->reg)
         lb_kv(b, "ue", c->reg->id);
 }
@@ -523,6 +491,7 @@ static void stored_unlink(server *srv, stored_msg *m)
         if (r->qtail == m)
             r->qtail = p;
     }
+    r->nq--;
     if (m->gprev)
         m->gprev->gnext = m->gnext;
     else
@@ -534,11 +503,14 @@ static void stored_unlink(server *srv, stored_msg *m)
     srv->nstored--;
 }
 
-/* Keeps a line for r, which is registered and offline. 0 or -1. */
+/* Keeps a line for r, which is registered and offline. 0, -1 (out of
+ * memory) or -2 (a storage cap reached). */
 static int store_for(server *srv, ue_rec *r, int type, int report,
                      int64_t expiry, const char *sender, const char *msg_id,
                      const char *line, size_t len)
 {
+    if (srv->nstored >= srv->max_stored || r->nq >= srv->max_stored_ue)
+        return -2;
     stored_msg *m = calloc(1, sizeof(*m));
     if (!m)
         return -1;
@@ -560,6 +532,7 @@ static int store_for(server *srv, ue_rec *r, int type, int report,
     else
         r->qhead = m;
     r->qtail = m;
+    r->nq++;
     m->gprev = srv->stail;
     if (srv->stail)
         srv->stail->gnext = m;
@@ -571,11 +544,6 @@ static int store_for(server *srv, ue_rec *r, int type, int report,
 }
 
 /* ------------------------------------------------------------ cores */
-
-static int ep_set(server *srv, int fd, ev_src *src, uint32_t events, int op)
-{
-    return msgsec_net_epoll(srv->epfd, fd, src, events, op);
-}
 
 /* A core from the policy, checked to hold the service. 0, or -1 with err. */
 static int core_open(server *srv, msgsec_core **out, char *err, size_t n)
@@ -617,12 +585,9 @@ static int core_install(server *srv, msgsec_core *core, char *err, size_t n)
         msgsec_core_free(core);
         return -1;
     }
-    b->src.kind = SRC_CORE;
-    b->core = core;
     b->gen = ++srv->gen;
     b->refs = 1;
-    if (ep_set(srv, msgsec_core_fd(core), &b->src, EPOLLIN, EPOLL_CTL_ADD) <
-        0) {
+    if (msgsec_nl_watch_core(&srv->nl, &b->w, core) < 0) {
         snprintf(err, n, "epoll: %s", strerror(errno));
         msgsec_core_free(core);
         free(b);
@@ -637,8 +602,10 @@ static int core_install(server *srv, msgsec_core *core, char *err, size_t n)
 }
 
 /* Frees the cores nothing uses any more (between loop rounds). */
-static void cores_collect(server *srv)
+static void cores_collect(msgsec_nl_server *nl)
 {
+    server *srv = (server *)nl;
+
     for (corebox **pp = &srv->boxes; *pp;) {
         corebox *b = *pp;
         if (b->refs > 0) {
@@ -646,9 +613,9 @@ static void cores_collect(server *srv)
             continue;
         }
         *pp = b->next;
-        epoll_ctl(srv->epfd, EPOLL_CTL_DEL, msgsec_core_fd(b->core), NULL);
-        msgsec_core_free(b->core);
-        if (!srv->stopping) {
+        msgsec_nl_unwatch_core(nl, &b->w);
+        msgsec_core_free(b->w.core);
+        if (!nl->stopping) {
             logbuf l;
             lb_start(&l, "core-freed", NULL);
             lb_add(&l, " core=%u", b->gen);
@@ -659,26 +626,6 @@ static void cores_collect(server *srv)
 }
 
 /* ------------------------------------------------------------ connections */
-
-static void conn_watch(conn *c)
-{
-    /* A REG waiting for its check holds back the lines after it. */
-    uint32_t want = msgsec_net_watch_mask(
-        c->phase, !c->authz && c->out.len < OUT_HIGH, c->out.len);
-    if (want != c->events &&
-        ep_set(c->srv, c->fd, &c->src, want, EPOLL_CTL_MOD) == 0)
-        c->events = want;
-}
-
-static void listen_on(server *srv, int on)
-{
-    if (srv->lfd < 0 || on == srv->listening)
-        return;
-    if (ep_set(srv, srv->lfd, &srv->lsrc, on ? EPOLLIN : 0,
-               on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL) == 0 ||
-        !on)
-        srv->listening = on;
-}
 
 /* The connection no longer stands for its UE, which stays registered. */
 static void conn_unbind(conn *c)
@@ -692,83 +639,51 @@ static void conn_unbind(conn *c)
     }
     msgsec_authz_free(c->authz);
     c->authz = NULL;
+    c->nl.hold = 0;
     free(c->authz_ue);
     free(c->authz_msg_id);
     c->authz_ue = c->authz_msg_id = NULL;
 }
 
-/* Closes the socket and frees the session; the struct waits for the end
- * of the round (events of this round may still name it). */
-static void conn_end(conn *c)
-{
-    server *srv = c->srv;
-
-    conn_unbind(c);
-    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    c->fd = -1;
-    msgsec_session_free(c->s);
-    c->s = NULL;
-    c->box->refs--;
-    if (c->phase != PH_ACTIVE)
-        srv->nlinger--;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->next = srv->zombies;
-    c->prev = NULL;
-    srv->zombies = c;
-    c->src.kind = 0;
-    srv->nconns--;
-    if (!srv->stopping && srv->nconns < srv->max_conns &&
-        srv->accept_retry == 0)
-        listen_on(srv, 1);
-}
-
-static void conn_free(conn *c)
-{
-    msgsec_netbuf_free(&c->out);
-    msgsec_m5g_lines_free(&c->lines);
-    free(c);
-}
-
-/* Our side is done: log why, queue the session's last bytes, then write
- * them out, shut down and drain. */
-static void conn_finish(conn *c, const char *reason, const char *detail)
+/* Logs why c closes and drops what it holds (its registration stays). */
+static void conn_log_close(conn *c, const char *reason, const char *detail)
 {
     logbuf l;
 
-    if (c->phase != PH_ACTIVE)
-        return;
     lb_start(&l, "close", c);
     lb_kv(&l, "reason", reason);
     if (detail)
         lb_detail(&l, detail);
     lb_emit(&l);
-    if (c->s && msgsec_net_pull(c->s, &c->out) < 0)
-        msgsec_netbuf_free(&c->out);
     conn_unbind(c);
-    c->phase = PH_FINISHING;
-    c->deadline = msgsec_net_now_ms() + LINGER_MS;
-    c->srv->nlinger++;
     msgsec_m5g_lines_free(&c->lines);
+}
+
+/* Our side is done: log why, queue the session's last bytes (a close
+ * message first when close_session), then write them out, shut down and
+ * drain. */
+static void conn_end_why(conn *c, int close_session, const char *reason,
+                         const char *detail)
+{
+    if (c->nl.phase != PH_ACTIVE)
+        return;
+    conn_log_close(c, reason, detail);
+    msgsec_nl_finish(&c->nl, close_session);
+}
+
+static void conn_finish(conn *c, const char *reason, const char *detail)
+{
+    conn_end_why(c, 0, reason, detail);
 }
 
 /* Closes a usable session properly (close_notify), then finishes. */
 static void conn_close(conn *c, const char *reason, const char *detail)
 {
-    int st = c->s ? msgsec_session_state(c->s) : MSGSEC_STATE_FAILED;
-    if (st != MSGSEC_STATE_FAILED &&
-        (st != MSGSEC_STATE_CLOSED || c->established))
-        (void)msgsec_session_close(c->s);
-    conn_finish(c, reason, detail);
+    conn_end_why(c, 1, reason, detail);
 }
 
 /* The handshake failed with code. */
-static void auth_failed(conn *c, int code, const char *detail)
+static void log_auth_failed(conn *c, int code, const char *detail)
 {
     logbuf l;
     lb_start(&l, "auth", c);
@@ -776,62 +691,93 @@ static void auth_failed(conn *c, int code, const char *detail)
            msgsec_error_name(code));
     lb_detail(&l, detail);
     lb_emit(&l);
-    conn_finish(c, "auth-failed", NULL);
 }
 
-/* The session failed with code: the session's detail says why. */
-static void conn_session_failed(conn *c, int code)
+/* netloop ends c: the log line and the close reason. */
+static void on_end(msgsec_nl_conn *nc, int why, int code, const char *detail)
 {
-    const char *d = msgsec_session_detail(c->s);
-    if (!d[0])
-        d = msgsec_strerror(code);
-    if (!c->established) {
-        auth_failed(c, code, d);
-    } else {
-        char t[DETAIL_MAX];
-        snprintf(t, sizeof(t), "%s: %s", msgsec_error_name(code), d);
-        conn_finish(c, "session-failed", t);
+    conn *c = (conn *)nc;
+    char t[DETAIL_MAX];
+    logbuf l;
+
+    switch (why) {
+    case MSGSEC_NL_FAILED:
+        if (!nc->established) {
+            log_auth_failed(c, code, detail);
+            conn_log_close(c, "auth-failed", NULL);
+        } else {
+            snprintf(t, sizeof(t), "%s: %s", msgsec_error_name(code), detail);
+            conn_log_close(c, "session-failed", t);
+        }
+        break;
+    case MSGSEC_NL_PEER_CLOSED:
+        conn_log_close(c, msgsec_m5g_lines_pending(&c->lines)
+                              ? "peer-closed-mid-line"
+                              : "peer-closed",
+                       NULL);
+        break;
+    case MSGSEC_NL_PEER_EOF:
+        if (nc->established) {
+            conn_log_close(c, "peer-disconnected", NULL);
+        } else {
+            log_auth_failed(c, MSGSEC_ERR_PEER_REJECTED,
+                            "the peer closed the connection during the "
+                            "handshake");
+            conn_log_close(c, "auth-failed", NULL);
+        }
+        break;
+    case MSGSEC_NL_READ_ERROR:
+        conn_log_close(c, "read-error", detail);
+        break;
+    case MSGSEC_NL_WRITE_ERROR:
+        conn_log_close(c, "write-error", detail);
+        break;
+    case MSGSEC_NL_OVERSIZED:
+        lb_start(&l, "malformed", c);
+        lb_add(&l, " bytes=%d", code);
+        lb_detail(&l, "a message longer than 16384 bytes");
+        lb_emit(&l);
+        conn_log_close(c, "oversized", NULL);
+        break;
+    case MSGSEC_NL_IDLE:
+        conn_log_close(c, "idle", NULL);
+        break;
+    case MSGSEC_NL_UNSETTLED:
+        snprintf(t, sizeof(t), "%s within %lld s",
+                 nc->established ? "authenticated but not registered"
+                                 : "not authenticated",
+                 (long long)(nc->srv->settle_ms / 1000));
+        conn_log_close(c, "handshake-timeout", t);
+        break;
+    case MSGSEC_NL_SHUTDOWN:
+        conn_log_close(c, "server-shutdown", NULL);
+        break;
+    default:
+        conn_log_close(c, "no-memory", NULL);
+        break;
     }
 }
 
-/* Writes what is queued; moves on from FINISHING once all is out.
- * Returns 0, or -1 when c ended. */
-static int conn_progress(conn *c)
+static void on_gone(msgsec_nl_conn *nc)
 {
-    int rc = msgsec_net_linger_step(c->fd, &c->out, &c->phase);
-    if (rc < 0) {
-        if (c->phase == PH_ACTIVE)
-            conn_finish(c, "write-error", strerror(-rc));
-        conn_end(c);
-        return -1;
-    }
-    conn_watch(c);
-    return 0;
+    conn *c = (conn *)nc;
+    conn_unbind(c);
+    msgsec_m5g_lines_free(&c->lines);
+    c->box->refs--;
 }
 
 /* Sends one wire line on c's session and writes it out. 0, or -1 when c
  * can take no more (it is then finishing or ended). */
 static int conn_send(conn *c, const char *line, size_t len)
 {
-    if (c->phase != PH_ACTIVE)
+    if (c->nl.phase != PH_ACTIVE)
         return -1;
-    if (c->out.len > OUT_LIMIT) {
+    if (c->nl.out.len > OUT_LIMIT) {
         conn_close(c, "slow-reader", "too much output waiting for the peer");
-        conn_progress(c);
+        msgsec_nl_progress(&c->nl);
         return -1;
     }
-    int rc = msgsec_session_send(c->s, line, len);
-    if (rc < 0) {
-        conn_session_failed(c, rc);
-        conn_progress(c);
-        return -1;
-    }
-    if (msgsec_net_pull(c->s, &c->out) < 0) {
-        conn_finish(c, "no-memory", NULL);
-        conn_progress(c);
-        return -1;
-    }
-    return conn_progress(c);
+    return msgsec_nl_send(&c->nl, line, len);
 }
 
 /* Answers a request with MSGRESP. */
@@ -857,19 +803,20 @@ static void reply(conn *c, const char *msg_id, int status, const char *cause)
 /* --------------------------------------------------------- message routing */
 
 /* Where a line for the UE r goes: forwarded (1), stored (2), or nowhere
- * (0: offline and not to be stored; -1: storing failed). */
+ * (0: offline and not to be stored; -1: storing failed; -2: a storage cap
+ * reached). */
 static int deliver_to(server *srv, ue_rec *r, int store, int type,
                       int report, int64_t expiry, const char *sender,
                       const char *msg_id, const char *line, size_t len)
 {
-    if (r->c && r->c->phase == PH_ACTIVE && conn_send(r->c, line, len) == 0)
+    if (r->c && r->c->nl.phase == PH_ACTIVE &&
+        conn_send(r->c, line, len) == 0)
         return 1;
     if (!r->registered || !store)
         return 0;
-    return store_for(srv, r, type, report, expiry, sender, msg_id, line,
-                     len) == 0
-               ? 2
-               : -1;
+    int rc = store_for(srv, r, type, report, expiry, sender, msg_id, line,
+                       len);
+    return rc == 0 ? 2 : rc;
 }
 
 static void log_route(conn *c, const msgsec_m5g_msg *m, const char *outcome,
@@ -892,13 +839,28 @@ static void log_route(conn *c, const msgsec_m5g_msg *m, const char *outcome,
     lb_emit(&l);
 }
 
+/* The MSGRESP status for a delivery, and the cause of a failure. */
+static int route_status(int delivered, int stored, int full,
+                        const char **cause)
+{
+    /* Some recipient got it (or will): the sender hears of the rest
+     * through delivery reports. */
+    if (delivered || stored) {
+        *cause = NULL;
+        return delivered ? MSGSEC_M5G_DELY_ACCEPTED : MSGSEC_M5G_DELY_STORED;
+    }
+    if (!*cause)
+        *cause = full ? "STORAGE_FULL" : "NO_MEMBER_ONLINE";
+    return MSGSEC_M5G_DELY_FAILED;
+}
+
 /* MSG from the registered UE of c (oriAddr verified). */
 static void route_msg(conn *c, const msgsec_m5g_msg *m, const char *line,
                       size_t len)
 {
     server *srv = c->srv;
     const char *me = c->reg->id, *cause = NULL, *msg_id = m->msg_id;
-    int delivered = 0, stored = 0, status;
+    int delivered = 0, stored = 0, full = 0, status;
     int64_t expiry = m->has_expr_time ? m->expr_time
                                       : wall_now() + srv->store_ttl;
 
@@ -913,6 +875,7 @@ static void route_msg(conn *c, const msgsec_m5g_msg *m, const char *line,
                                m->deliv_st_req, expiry, me, msg_id, line, len);
             delivered = k == 1;
             stored = k == 2;
+            full = k == -2;
         }
     } else if (m->dest.type == MSGSEC_M5G_ADDR_GROUP) {
         const group *g = group_find(srv->groups, m->dest.addr);
@@ -927,28 +890,19 @@ static void route_msg(conn *c, const msgsec_m5g_msg *m, const char *line,
                                m->deliv_st_req, expiry, me, msg_id, line, len);
             delivered += k == 1;
             stored += k == 2;
+            full += k == -2;
         }
     } else {
         /* Broadcast: every other connected, registered UE. */
-        for (conn *t = srv->conns, *next; t; t = next) {
+        for (msgsec_nl_conn *t = srv->nl.conns, *next; t; t = next) {
+            conn *tc = (conn *)t;
             next = t->next;
-            if (t != c && t->reg && t->phase == PH_ACTIVE &&
-                conn_send(t, line, len) == 0)
+            if (tc != c && tc->reg && t->phase == PH_ACTIVE &&
+                conn_send(tc, line, len) == 0)
                 delivered++;
         }
     }
-    /* Some recipient got it (or will): the sender hears of the rest
-     * through delivery reports. */
-    if (delivered)
-        status = MSGSEC_M5G_DELY_ACCEPTED;
-    else if (stored)
-        status = MSGSEC_M5G_DELY_STORED;
-    else
-        status = MSGSEC_M5G_DELY_FAILED;
-    if (status != MSGSEC_M5G_DELY_FAILED)
-        cause = NULL;
-    else if (!cause)
-        cause = "NO_MEMBER_ONLINE";
+    status = route_status(delivered, stored, full, &cause);
     log_route(c, m, msgsec_m5g_status_name(status), cause, delivered, stored);
     reply(c, msg_id, status, cause);
 }
@@ -968,11 +922,7 @@ static void route_imdn(conn *c, const msgsec_m5g_msg *m, const char *line,
         k = deliver_to(srv, r, 1, MSGSEC_M5G_IMDN, 0,
                        wall_now() + srv->store_ttl, c->reg->id, m->msg_id,
                        line, len);
-    status = k == 1   ? MSGSEC_M5G_DELY_ACCEPTED
-             : k == 2 ? MSGSEC_M5G_DELY_STORED
-                      : MSGSEC_M5G_DELY_FAILED;
-    if (status == MSGSEC_M5G_DELY_FAILED && !cause)
-        cause = "NO_MEMBER_ONLINE";
+    status = route_status(k == 1, k == 2, k == -2, &cause);
     log_route(c, m, msgsec_m5g_status_name(status), cause, k == 1, k == 2);
     reply(c, m->msg_id, status, cause);
 }
@@ -982,7 +932,7 @@ static void deliver_stored(conn *c, ue_rec *r)
 {
     server *srv = c->srv;
 
-    while (r->qhead && c->phase == PH_ACTIVE && c->reg == r) {
+    while (r->qhead && c->nl.phase == PH_ACTIVE && c->reg == r) {
         stored_msg *m = r->qhead;
         logbuf l;
         if (conn_send(c, m->line, m->len) < 0)
@@ -1022,11 +972,12 @@ static void reg_done(conn *c, const char *msg_id, const char *ue, int rc,
             lb_add(&l, " by=%llu", c->id);
             lb_emit(&l);
             conn_close(prev, "superseded", NULL);
-            conn_progress(prev);
+            msgsec_nl_progress(&prev->nl);
         }
         r->c = c;
         r->registered = 1;
         c->reg = r;
+        msgsec_nl_settle(&c->nl);
     }
     lb_start(&l, "reg", c);
     if (rc != 0)
@@ -1059,7 +1010,7 @@ static void process_lines(conn *c);
 static void on_authz_ready(void *user_data, msgsec_authz *a)
 {
     conn *c = user_data;
-    if (!c || !c->src.kind || c->phase != PH_ACTIVE || c->authz != a)
+    if (!c || !c->nl.src.ready || c->nl.phase != PH_ACTIVE || c->authz != a)
         return;
     int rc = msgsec_authz_resume(a);
     if (rc == MSGSEC_PENDING)
@@ -1072,19 +1023,20 @@ static void on_authz_ready(void *user_data, msgsec_authz *a)
     snprintf(source, sizeof(source), "%s", src ? src : "none");
     c->authz_ue = c->authz_msg_id = NULL;
     c->authz = NULL;
+    c->nl.hold = 0;
     msgsec_authz_free(a);
     reg_done(c, id, ue, rc, source, detail);
     free(ue);
     free(id);
     process_lines(c);
-    if (c->src.kind && c->phase == PH_ACTIVE)
-        conn_progress(c);
+    if (c->nl.src.ready && c->nl.phase == PH_ACTIVE)
+        msgsec_nl_progress(&c->nl);
 }
 
 static void handle_reg(conn *c, const msgsec_m5g_msg *m)
 {
     const char *source =
-        msgsec_core_service_authorizer(c->box->core, c->srv->service);
+        msgsec_core_service_authorizer(c->box->w.core, c->srv->service);
     msgsec_authz_config cfg;
     msgsec_authz *a = NULL;
 
@@ -1096,9 +1048,11 @@ static void handle_reg(conn *c, const msgsec_m5g_msg *m)
     cfg.size = sizeof(cfg);
     cfg.ready = on_authz_ready;
     cfg.user_data = c;
-    int rc = msgsec_session_authorize(c->s, m->ue_service_id, &cfg, &a);
+    int rc = msgsec_session_authorize(c->nl.s, m->ue_service_id, &cfg, &a);
     if (rc == MSGSEC_PENDING) {
+        /* The lines after it wait (answers stay in order). */
         c->authz = a;
+        c->nl.hold = 1;
         c->authz_ue = strdup(m->ue_service_id);
         c->authz_msg_id = strdup(m->msg_id);
         if (!c->authz_ue || !c->authz_msg_id)
@@ -1129,7 +1083,6 @@ static void refuse(conn *c, const msgsec_m5g_msg *m, const char *cause,
     lb_emit(&l);
     reply(c, m->msg_id, MSGSEC_M5G_REJECTED, cause);
 }
-
 static void handle_line(conn *c, const char *line, size_t len)
 {
     msgsec_m5g_msg m;
@@ -1195,7 +1148,7 @@ static void process_lines(conn *c)
     const char *line;
     size_t len;
 
-    while (c->src.kind && c->phase == PH_ACTIVE && !c->authz) {
+    while (c->nl.src.ready && c->nl.phase == PH_ACTIVE && !c->authz) {
         int rc = msgsec_m5g_lines_next(&c->lines, &line, &len);
         if (rc == 0)
             return;
@@ -1213,232 +1166,80 @@ static void process_lines(conn *c)
     }
 }
 
-static void announce(conn *c)
+
+/* The handshake completed: the auth line. */
+static int on_established(msgsec_nl_conn *nc)
 {
+    conn *c = (conn *)nc;
     msgsec_peer peer;
     char text[MSGSEC_NET_PEER_MAX], scheme[128], id[700];
     logbuf l;
 
-    c->established = 1;
-    if (msgsec_session_peer(c->s, &peer) < 0)
-        memset(&peer, 0, sizeof(peer));
-    if (!peer.scheme)
-        peer.scheme = msgsec_session_provider(c->s);
+    msgsec_net_session_peer(nc->s, &peer);
     msgsec_net_escape(peer.scheme, scheme, sizeof(scheme));
     msgsec_net_escape(peer.identity, id, sizeof(id));
     snprintf(c->who, sizeof(c->who), " scheme=%s identity=%s", scheme, id);
     msgsec_net_peer_text(&peer, text, sizeof(text));
     lb_start(&l, "auth", NULL);
-    lb_add(&l, " conn=%llu addr=%s%s core=%u outcome=ok", c->id, c->addr,
+    lb_add(&l, " conn=%llu addr=%s%s core=%u outcome=ok", c->id, nc->addr,
            text, c->box->gen);
     lb_emit(&l);
+    return 0;
 }
 
-/* Takes the plaintext the session decoded into the line splitter.
- * Returns 1 when the peer closed, 0, or -1 when c failed. */
-static int take_plaintext(conn *c)
+/* Plaintext into the line splitter; the complete lines handled. */
+static int on_data(msgsec_nl_conn *nc, const unsigned char *p, size_t n)
 {
-    server *srv = c->srv;
+    conn *c = (conn *)nc;
 
-    for (;;) {
-        size_t len = 0;
-        int rc = msgsec_session_recv(c->s, srv->mbuf, srv->mcap, &len);
-        if (rc == MSGSEC_ERR_BUFFER_TOO_SMALL && len > srv->mcap) {
-            if (len > MSG_CAP) {
-                logbuf l;
-                lb_start(&l, "malformed", c);
-                lb_add(&l, " bytes=%zu", len);
-                lb_detail(&l, "a message longer than 16384 bytes");
-                lb_emit(&l);
-                conn_close(c, "oversized", NULL);
-                return -1;
-            }
-            unsigned char *p = malloc(len);
-            if (!p) {
-                conn_finish(c, "no-memory", NULL);
-                return -1;
-            }
-            explicit_bzero(srv->mbuf, srv->mcap);
-            free(srv->mbuf);
-            srv->mbuf = p;
-            srv->mcap = len;
-            continue;
-        }
-        if (rc == MSGSEC_CONTINUE)
-            return 0;
-        if (rc == MSGSEC_ERR_CLOSED)
-            return 1;
-        if (rc < 0) {
-            conn_session_failed(c, rc);
-            return -1;
-        }
-        rc = msgsec_m5g_lines_push(&c->lines, srv->mbuf, len);
-        explicit_bzero(srv->mbuf, len);
-        if (rc < 0) {
-            conn_finish(c, "no-memory", NULL);
-            return -1;
-        }
+    /* With message framing a message is a line: its LF may be left out
+     * (e.g. `msgsec connect` sends typed lines without theirs). */
+    int add_lf = msgsec_session_framing(nc->s) == MSGSEC_FRAMING_MESSAGE &&
+                 (n == 0 || p[n - 1] != '\n');
+    if (msgsec_m5g_lines_push(&c->lines, p, n) < 0 ||
+        (add_lf && msgsec_m5g_lines_push(&c->lines, "\n", 1) < 0)) {
+        conn_finish(c, "no-memory", NULL);
+        return -1;
     }
+    process_lines(c);
+    return nc->src.ready && nc->phase == PH_ACTIVE ? 0 : -1;
 }
 
-/* After feed/resume returned rc. */
-static void conn_after(conn *c, int rc)
+/* A connection was accepted: its session, on the current core. */
+static int on_open(msgsec_nl_conn *nc)
 {
-    if (rc < 0) {
-        conn_session_failed(c, rc);
-    } else {
-        int st = msgsec_session_state(c->s);
-        if (st == MSGSEC_STATE_ESTABLISHED || st == MSGSEC_STATE_CLOSED) {
-            if (!c->established)
-                announce(c);
-            int closed = take_plaintext(c);
-            if (closed >= 0)
-                process_lines(c);
-            if (closed == 1 && c->src.kind && c->phase == PH_ACTIVE)
-                conn_close(c, msgsec_m5g_lines_pending(&c->lines)
-                                  ? "peer-closed-mid-line"
-                                  : "peer-closed",
-                           NULL);
-        }
-        if (c->src.kind && c->phase == PH_ACTIVE &&
-            msgsec_net_pull(c->s, &c->out) < 0)
-            conn_finish(c, "no-memory", NULL);
-    }
-    if (c->src.kind)
-        conn_progress(c);
-}
-
-static void conn_readable(conn *c)
-{
-    server *srv = c->srv;
-    ssize_t r = recv(c->fd, srv->rbuf, sizeof(srv->rbuf), 0);
-
-    if (r < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return;
-        if (c->phase == PH_ACTIVE)
-            conn_finish(c, "read-error", strerror(errno));
-        conn_end(c);
-        return;
-    }
-    if (c->phase == PH_DRAINING) {
-        if (r == 0)
-            conn_end(c);
-        return;
-    }
-    if (c->phase == PH_FINISHING)
-        return; /* late bytes are dropped */
-    if (r == 0) {
-        if (c->established)
-            conn_finish(c, "peer-disconnected", NULL);
-        else
-            auth_failed(c, MSGSEC_ERR_PEER_REJECTED,
-                        "the peer closed the connection during the "
-                        "handshake");
-        conn_end(c);
-        return;
-    }
-    c->last_in = msgsec_net_now_ms();
-    int rc = msgsec_session_feed(c->s, srv->rbuf, (size_t)r);
-    explicit_bzero(srv->rbuf, (size_t)r);
-    conn_after(c, rc);
-}
-
-static void conn_event(conn *c, uint32_t events)
-{
-    if (c->phase == PH_FINISHING && (events & (EPOLLHUP | EPOLLERR))) {
-        conn_end(c);
-        return;
-    }
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        conn_readable(c);
-        if (!c->src.kind)
-            return;
-    }
-    if (events & EPOLLOUT)
-        conn_progress(c);
-}
-
-/* ------------------------------------------------------------ accepting */
-
-static void accept_one(server *srv, int fd, const char *addr)
-{
-    conn *c = calloc(1, sizeof(*c));
+    conn *c = (conn *)nc;
+    server *srv = (server *)nc->srv;
     msgsec_session_config cfg;
     int rc;
-    logbuf l;
 
-    if (!c) {
-        close(fd);
-        return;
-    }
-    c->src.kind = SRC_CONN;
     c->srv = srv;
-    c->fd = fd;
     c->id = ++srv->next_id;
     c->box = srv->cur;
-    c->last_in = msgsec_net_now_ms();
-    snprintf(c->addr, sizeof(c->addr), "%s", addr);
     memset(&cfg, 0, sizeof(cfg));
     cfg.size = sizeof(cfg);
     cfg.user_data = c;
-    rc = msgsec_session_new(c->box->core, srv->service, MSGSEC_ROLE_SERVER,
-                            &cfg, &c->s);
-    if (rc < 0 || ep_set(srv, fd, &c->src, EPOLLIN, EPOLL_CTL_ADD) < 0) {
-        lb_start(&l, "auth", c);
-        lb_add(&l, " core=%u outcome=failed error=%s", c->box->gen,
-               msgsec_error_name(rc < 0 ? rc : MSGSEC_ERR_IO));
-        lb_detail(&l, rc < 0 ? msgsec_last_detail() : strerror(errno));
-        lb_emit(&l);
-        msgsec_session_free(c->s);
-        close(fd);
-        free(c);
-        return;
+    rc = msgsec_session_new(c->box->w.core, srv->service, MSGSEC_ROLE_SERVER,
+                            &cfg, &nc->s);
+    if (rc < 0) {
+        log_auth_failed(c, rc, msgsec_last_detail());
+        return -1;
     }
     c->box->refs++;
-    c->events = EPOLLIN;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->nconns++;
+    return 0;
 }
 
-static void accept_all(server *srv)
+static void on_accept_paused(msgsec_nl_server *nl, int err)
 {
-    while (srv->lfd >= 0 && srv->nconns < srv->max_conns) {
-        char addr[MSGSEC_NET_ADDR_MAX];
-        int fd = msgsec_net_accept(srv->lfd, addr, sizeof(addr));
-        if (fd == 0)
-            return;
-        if (fd < 0) {
-            /* Out of descriptors or memory: pause instead of spinning. */
-            logbuf l;
-            lb_start(&l, "accept", NULL);
-            lb_add(&l, " outcome=paused");
-            lb_detail(&l, strerror(-fd));
-            lb_emit(&l);
-            listen_on(srv, 0);
-            srv->accept_retry = msgsec_net_now_ms() + 100;
-            return;
-        }
-        accept_one(srv, fd, addr);
-    }
-    if (srv->nconns >= srv->max_conns)
-        listen_on(srv, 0);
+    logbuf l;
+    (void)nl;
+    lb_start(&l, "accept", NULL);
+    lb_add(&l, " outcome=paused");
+    lb_detail(&l, strerror(err));
+    lb_emit(&l);
 }
 
-/* ------------------------------------------------------------ the loop */
-
-static void on_session_ready(void *user_data, msgsec_session *s)
-{
-    conn *c = msgsec_session_user_data(s);
-    (void)user_data;
-    if (!c || !c->src.kind || c->phase != PH_ACTIVE ||
-        msgsec_session_state(s) != MSGSEC_STATE_PENDING)
-        return;
-    conn_after(c, msgsec_session_resume(s));
-}
+/* ------------------------------------------------------------ signals, timers */
 
 /* SIGHUP: a new core (and groups) for new connections. */
 static void reload(server *srv)
@@ -1471,33 +1272,30 @@ static void reload(server *srv)
     }
 }
 
-/* SIGTERM/SIGINT: stop accepting; close every session cleanly. */
-static void begin_stop(server *srv)
+/* SIGHUP reloads; SIGTERM/SIGINT stop accepting and close every session
+ * cleanly. */
+static void on_signal(msgsec_nl_server *nl, int signo)
 {
+    server *srv = (server *)nl;
     logbuf l;
 
-    lb_start(&l, "shutdown", NULL);
-    lb_add(&l, " connections=%zu stored=%zu", srv->nconns, srv->nstored);
-    lb_emit(&l);
-    srv->stopping = 1;
-    listen_on(srv, 0);
-    if (srv->lfd >= 0)
-        close(srv->lfd);
-    srv->lfd = -1;
-    srv->accept_retry = 0;
-    for (conn *c = srv->conns, *next; c; c = next) {
-        next = c->next;
-        if (c->phase != PH_ACTIVE)
-            continue;
-        conn_close(c, "server-shutdown", NULL);
-        conn_progress(c);
+    if (nl->stopping)
+        return;
+    if (signo == SIGHUP) {
+        reload(srv);
+        return;
     }
+    lb_start(&l, "shutdown", NULL);
+    lb_add(&l, " connections=%zu stored=%zu", nl->nconns, srv->nstored);
+    lb_emit(&l);
+    msgsec_nl_stop(nl);
 }
 
 /* Stored messages past their time: dropped, and the sender told when it
  * asked for a report. */
-static void expire_stored(server *srv)
+static void expire_stored(msgsec_nl_server *nl)
 {
+    server *srv = (server *)nl;
     int64_t now = wall_now();
 
     for (stored_msg *m = srv->shead, *next; m; m = next) {
@@ -1541,106 +1339,18 @@ static void expire_stored(server *srv)
     }
 }
 
-/* Lingering connections, idle ones, stored messages; the epoll timeout. */
-static int check_timers(server *srv)
-{
-    int64_t now = msgsec_net_now_ms(), next = -1;
-
-    if (srv->accept_retry > 0) {
-        if (now >= srv->accept_retry) {
-            srv->accept_retry = 0;
-            if (!srv->stopping && srv->nconns < srv->max_conns)
-                listen_on(srv, 1);
-        } else {
-            next = srv->accept_retry;
-        }
-    }
-    if (srv->nlinger > 0 || (srv->idle_ms > 0 && now >= srv->next_tick)) {
-        for (conn *c = srv->conns, *n; c; c = n) {
-            n = c->next;
-            if (c->phase == PH_ACTIVE) {
-                if (srv->idle_ms > 0 && now - c->last_in >= srv->idle_ms) {
-                    conn_close(c, "idle", NULL);
-                    conn_progress(c);
-                }
-                continue;
-            }
-            if (now >= c->deadline)
-                conn_end(c);
-            else if (next < 0 || c->deadline < next)
-                next = c->deadline;
-        }
-    }
-    if (now >= srv->next_tick) {
-        if (srv->nstored > 0)
-            expire_stored(srv);
-        srv->next_tick = now + TICK_MS;
-    }
-    if ((srv->nstored > 0 || srv->idle_ms > 0) &&
-        (next < 0 || srv->next_tick < next))
-        next = srv->next_tick;
-    if (next < 0)
-        return -1;
-    return next - now > INT_MAX ? INT_MAX : (int)(next - now);
-}
-
-static void free_zombies(server *srv)
-{
-    while (srv->zombies) {
-        conn *c = srv->zombies;
-        srv->zombies = c->next;
-        conn_free(c);
-    }
-    cores_collect(srv);
-}
-
-static int run(server *srv)
-{
-    struct epoll_event evs[MAX_EVENTS];
-
-    for (;;) {
-        int timeout = check_timers(srv);
-        free_zombies(srv);
-        if (srv->stopping && srv->nconns == 0)
-            return EXIT_OK;
-        int n = epoll_wait(srv->epfd, evs, MAX_EVENTS, timeout);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "msgin5g-server: epoll_wait: %s\n",
-                    strerror(errno));
-            return EXIT_IO;
-        }
-        for (int i = 0; i < n; i++) {
-            ev_src *src = evs[i].data.ptr;
-            switch (src->kind) {
-            case SRC_LISTEN:
-                accept_all(srv);
-                break;
-            case SRC_CORE:
-                msgsec_core_dispatch(((corebox *)src)->core, on_session_ready,
-                                     srv);
-                break;
-            case SRC_SIGNAL: {
-                struct signalfd_siginfo si;
-                while (read(srv->sfd, &si, sizeof(si)) ==
-                       (ssize_t)sizeof(si)) {
-                    if (si.ssi_signo == SIGHUP && !srv->stopping)
-                        reload(srv);
-                    else if (si.ssi_signo != SIGHUP && !srv->stopping)
-                        begin_stop(srv);
-                }
-                break;
-            }
-            case SRC_CONN:
-                conn_event((conn *)src, evs[i].events);
-                break;
-            default:
-                break; /* a connection ended earlier in this round */
-            }
-        }
-    }
-}
+static const msgsec_nl_ops server_ops = {
+    .conn_size = sizeof(conn),
+    .open = on_open,
+    .established = on_established,
+    .data = on_data,
+    .end = on_end,
+    .gone = on_gone,
+    .signal = on_signal,
+    .tick = expire_stored,
+    .between = cores_collect,
+    .accept_paused = on_accept_paused,
+};
 
 /* ------------------------------------------------------------ start-up */
 
@@ -1651,11 +1361,14 @@ enum {
     OPT_GROUPS,
     OPT_STORE_TTL,
     OPT_MAX_CONNS,
-    OPT_IDLE
+    OPT_IDLE,
+    OPT_SETTLE,
+    OPT_MAX_STORED,
+    OPT_MAX_STORED_UE
 };
 
 #define PROG "msgin5g-server"
-#define usage_error(...) msgsec_m5g_usage_error(PROG, __VA_ARGS__)
+#define usage_error(...) msgsec_cli_usage_error_for(PROG, NULL, __VA_ARGS__)
 
 static int parse_opts(server *srv, int argc, char **argv, const char **listen)
 {
@@ -1667,6 +1380,9 @@ static int parse_opts(server *srv, int argc, char **argv, const char **listen)
         {"store-ttl", required_argument, NULL, OPT_STORE_TTL},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"handshake-timeout", required_argument, NULL, OPT_SETTLE},
+        {"max-stored", required_argument, NULL, OPT_MAX_STORED},
+        {"max-stored-per-ue", required_argument, NULL, OPT_MAX_STORED_UE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1689,26 +1405,40 @@ static int parse_opts(server *srv, int argc, char **argv, const char **listen)
             srv->groups_path = optarg;
             break;
         case OPT_STORE_TTL:
-            if (msgsec_m5g_number(optarg, 1, 315360000, &v) < 0)
+            if (msgsec_cli_number(optarg, 1, 315360000, &v) < 0)
                 return usage_error("--store-ttl '%s': seconds, 1 or more",
                                    optarg);
             srv->store_ttl = v;
             break;
         case OPT_MAX_CONNS:
-            if (msgsec_m5g_number(optarg, 1, 10000000, &v) < 0)
+            if (msgsec_cli_number(optarg, 1, 10000000, &v) < 0)
                 return usage_error("--max-connections '%s': a number from 1 "
                                    "to 10000000",
                                    optarg);
-            srv->max_conns = (size_t)v;
+            srv->nl.max_conns = (size_t)v;
             break;
         case OPT_IDLE:
-            if (msgsec_m5g_number(optarg, 0, 86400 * 365, &v) < 0)
-                return usage_error("--idle-timeout '%s': seconds, 0 for none",
+        case OPT_SETTLE:
+            if (msgsec_cli_number(optarg, 0, 86400 * 365, &v) < 0)
+                return usage_error("%s '%s': seconds, 0 for none",
+                                   c == OPT_IDLE ? "--idle-timeout"
+                                                 : "--handshake-timeout",
                                    optarg);
-            srv->idle_ms = (int64_t)v * 1000;
+            *(c == OPT_IDLE ? &srv->nl.idle_ms : &srv->nl.settle_ms) =
+                (int64_t)v * 1000;
+            break;
+        case OPT_MAX_STORED:
+        case OPT_MAX_STORED_UE:
+            if (msgsec_cli_number(optarg, 0, 100000000, &v) < 0)
+                return usage_error("%s '%s': a number from 0 to 100000000",
+                                   c == OPT_MAX_STORED ? "--max-stored"
+                                                       : "--max-stored-per-ue",
+                                   optarg);
+            *(c == OPT_MAX_STORED ? &srv->max_stored : &srv->max_stored_ue) =
+                (size_t)v;
             break;
         default:
-            return msgsec_m5g_opt_other(c, PROG, usage_text, argv);
+            return msgsec_cli_opt_other(PROG, NULL, c, usage_text, argv);
         }
     }
     if (optind < argc)
@@ -1747,53 +1477,38 @@ static int start(server *srv, const char *host, const char *port)
     msgsec_core *core = NULL;
 
     /* Before any core exists: its provider threads inherit the mask. */
-    if ((srv->sfd = msgsec_net_signalfd(sigs)) < 0) {
-        fprintf(stderr, "msgin5g-server: signalfd: %s\n", strerror(errno));
+    if (msgsec_nl_init(&srv->nl, &server_ops, sigs, err, sizeof(err)) < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
         return EXIT_IO;
     }
-    signal(SIGPIPE, SIG_IGN);
     if (srv->groups_path &&
         groups_load(srv->groups_path, &srv->groups, err, sizeof(err)) < 0) {
-        fprintf(stderr, "msgin5g-server: groups: %s\n", err);
+        fprintf(stderr, PROG ": groups: %s\n", err);
         return EXIT_CONFIG;
-    }
-    if ((srv->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-        ep_set(srv, srv->sfd, &srv->ssrc, EPOLLIN, EPOLL_CTL_ADD) < 0) {
-        fprintf(stderr, "msgin5g-server: epoll: %s\n", strerror(errno));
-        return EXIT_IO;
     }
     if (core_open(srv, &core, err, sizeof(err)) < 0) {
-        fprintf(stderr, "msgin5g-server: %s\n", err);
+        fprintf(stderr, PROG ": %s\n", err);
         return EXIT_CONFIG;
     }
-    if (core_install(srv, core, err, sizeof(err)) < 0) {
-        fprintf(stderr, "msgin5g-server: %s\n", err);
-        return EXIT_IO;
-    }
-    if (msgsec_net_listen(host, port, BACKLOG, &srv->lfd, err, sizeof(err)) <
-        0) {
-        fprintf(stderr, "msgin5g-server: %s\n", err);
-        return EXIT_IO;
-    }
-    listen_on(srv, 1);
-    int rc = msgsec_net_local_text(srv->lfd, addr, sizeof(addr));
-    if (!srv->listening || rc < 0) {
-        fprintf(stderr, "msgin5g-server: listen: %s\n",
-                strerror(rc < 0 ? -rc : errno));
+    if (core_install(srv, core, err, sizeof(err)) < 0 ||
+        msgsec_nl_listen(&srv->nl, host, port, BACKLOG, addr, sizeof(addr),
+                         err, sizeof(err)) < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
         return EXIT_IO;
     }
     fprintf(stderr, "listening on %s\n", addr);
     fflush(stderr);
-    srv->next_tick = msgsec_net_now_ms() + TICK_MS;
-    return run(srv);
+    int rc = msgsec_nl_run(&srv->nl);
+    if (rc < 0) {
+        fprintf(stderr, PROG ": epoll_wait: %s\n", strerror(-rc));
+        return EXIT_IO;
+    }
+    return EXIT_OK;
 }
 
 static void server_free(server *srv)
 {
-    srv->stopping = 1;
-    while (srv->conns)
-        conn_end(srv->conns);
-    free_zombies(srv);
+    msgsec_nl_free(&srv->nl);
     while (srv->shead) {
         stored_msg *m = srv->shead;
         stored_unlink(srv, m);
@@ -1810,17 +1525,7 @@ static void server_free(server *srv)
     groups_free(srv->groups);
     if (srv->cur)
         srv->cur->refs--;
-    cores_collect(srv);
-    if (srv->lfd >= 0)
-        close(srv->lfd);
-    if (srv->epfd >= 0)
-        close(srv->epfd);
-    if (srv->sfd >= 0)
-        close(srv->sfd);
-    if (srv->mbuf) {
-        explicit_bzero(srv->mbuf, srv->mcap);
-        free(srv->mbuf);
-    }
+    cores_collect(&srv->nl);
     free(srv);
 }
 
@@ -1832,25 +1537,28 @@ int main(int argc, char **argv)
     int rc;
 
     if (!srv) {
-        fputs("msgin5g-server: out of memory\n", stderr);
+        fputs(PROG ": out of memory\n", stderr);
         return EXIT_IO;
     }
-    srv->epfd = srv->lfd = srv->sfd = -1;
+    srv->nl.epfd = srv->nl.lfd = srv->nl.sfd = -1;
     srv->service = "msgin5g-1";
     srv->store_ttl = 300;
-    srv->lsrc.kind = SRC_LISTEN;
-    srv->ssrc.kind = SRC_SIGNAL;
+    srv->max_stored = DEFAULT_MAX_STORED;
+    srv->max_stored_ue = DEFAULT_MAX_STORED_UE;
+    srv->nl.settle_ms = DEFAULT_SETTLE_S * 1000;
+    srv->nl.out_high = OUT_HIGH;
+    srv->nl.msg_max = MSG_CAP;
+    srv->nl.linger_ms = LINGER_MS;
+    srv->nl.tick_ms = TICK_MS;
     rc = parse_opts(srv, argc, argv, &listen);
     if (rc < 0 && msgsec_net_split(listen, host, sizeof(host), port,
                                    sizeof(port), err, sizeof(err)) < 0)
         rc = usage_error("--listen %s", err);
     if (rc < 0) {
         size_t lim = raise_nofile();
-        if (!srv->max_conns)
-            srv->max_conns = lim > 64 ? lim - 32 : 32;
-        srv->mcap = READ_CHUNK;
-        srv->mbuf = malloc(srv->mcap);
-        rc = srv->mbuf ? start(srv, host, port) : EXIT_IO;
+        if (!srv->nl.max_conns)
+            srv->nl.max_conns = lim > 64 ? lim - 32 : 32;
+        rc = start(srv, host, port);
     }
     server_free(srv);
     return rc;

@@ -44,10 +44,6 @@
 #define DEFAULT_CACHE_SIZE 10000
 #define MAX_TIMEOUT_MS 600000L
 
-/* TLS alert descriptions named in details. */
-#define ALERT_INTERNAL_ERROR 80
-#define ALERT_UNKNOWN_PSK_IDENTITY 115
-
 typedef struct akma_pd {
     const msgsec_upcalls *up;
     msgsec_pctx *pc;
@@ -76,21 +72,18 @@ typedef struct akma_pd {
 } akma_pd;
 
 /* Begins with the SDK's session part (<msgsec/tlsprov.h>): connection,
- * psession, role, bytes sent to the peer so far. */
+ * psession, role, bytes sent to the peer so far, the look-up failure. */
 typedef struct akma_st {
     msgsec_tlsprov_session tls;
     akma_pd *pd;
     /* UE: the AF's FQDN. */
     char fqdn[MSGSEC_AKMA_FQDN_MAX + 1];
     /* AF: the A-KID asked for and what the AAnF said of it. */
-    int waiting;
     msgsec_keycache_waiter w;
     char akid[MSGSEC_AKID_MAX_LEN + 1];
     int64_t expiry;
     char supi[MSGSEC_AANF_ID_MAX + 1];
     char gpsi[MSGSEC_AANF_ID_MAX + 1];
-    int fail_rc;
-    char fail[384];
 } akma_st;
 
 static const char *const akma_keys[] = {
@@ -404,17 +397,9 @@ static void af_http_done(void *arg, msgsec_http_request *req,
     const char *api = pd->nef ? "NEF" : "AAnF";
     msgsec_keycache_result r;
     memset(&r, 0, sizeof(r));
-    if (resp->result == MSGSEC_ERR_TIMEOUT) {
-        r.rc = MSGSEC_ERR_TIMEOUT;
-        snprintf(r.detail, sizeof(r.detail),
-                 "the %s did not answer within %ld ms: %.250s", api,
-                 pd->timeout_ms, resp->detail);
-    } else if (resp->result < 0) {
-        r.rc = resp->result == MSGSEC_ERR_NOMEM ? MSGSEC_ERR_NOMEM
-                                                : MSGSEC_ERR_LOOKUP_FAILED;
-        snprintf(r.detail, sizeof(r.detail), "the %s is unreachable: %.250s",
-                 api, resp->detail);
-    } else {
+    if (!msgsec_keycache_http_failure(&r, resp,
+                                      pd->nef ? "the NEF" : "the AAnF",
+                                      pd->timeout_ms)) {
         msgsec_aanf_key_data kd;
         char d[256] = "";
         int rc = msgsec_aanf_retrieve_result(
@@ -427,30 +412,29 @@ static void af_http_done(void *arg, msgsec_http_request *req,
             memcpy(r.id1, kd.supi, sizeof(r.id1));
             memcpy(r.id2, kd.gpsi, sizeof(r.id2));
         } else if (rc == MSGSEC_ERR_KEY_UNAVAILABLE) {
-            r.rc = rc;
-            snprintf(r.detail, sizeof(r.detail),
-                     "the %s has no K_AF for this A-KID (HTTP 204: unknown or "
-                     "expired); the UE must run primary authentication "
-                     "again",
-                     api);
+            msgsec_keycache_result_fail(
+                &r, rc,
+                "the %s has no K_AF for this A-KID (HTTP 204: unknown or "
+                "expired); the UE must run primary authentication again",
+                api);
         } else if (rc == MSGSEC_ERR_BAD_FRAME) {
-            r.rc = MSGSEC_ERR_LOOKUP_FAILED;
-            snprintf(r.detail, sizeof(r.detail),
-                     "malformed answer from the %s: %s", api, d);
+            msgsec_keycache_result_fail(&r, MSGSEC_ERR_LOOKUP_FAILED,
+                                        "malformed answer from the %s: %s",
+                                        api, d);
         } else if (rc == MSGSEC_ERR_NOMEM) {
-            r.rc = rc;
-            snprintf(r.detail, sizeof(r.detail),
-                     "no memory to decode the %s answer", api);
+            msgsec_keycache_result_fail(&r, rc,
+                                        "no memory to decode the %s answer",
+                                        api);
         } else {
-            r.rc = MSGSEC_ERR_LOOKUP_FAILED;
-            snprintf(r.detail, sizeof(r.detail), "the %s refused: %s", api,
-                     d);
+            msgsec_keycache_result_fail(&r, MSGSEC_ERR_LOOKUP_FAILED,
+                                        "the %s refused: %s", api, d);
         }
         msgsec_aanf_clear(&kd, sizeof(kd));
     }
     if (r.rc < 0) {
         pd->up->log(pd->pc, MSGSEC_LOG_WARNING, "K_AF for A-KID %s (%s): %s",
-                    fc->akid, pd->url, r.detail);
+                    fc->akid, pd->url,
+                    resp->result < 0 ? resp->detail : r.detail);
     } else {
         char when[MSGSEC_AANF_DATETIME_SIZE];
         if (msgsec_aanf_datetime_format(r.expiry, when) != 0)
@@ -523,23 +507,7 @@ static void af_abandon(void *arg, void *handle)
 
 /* -------------------------------------------------------- key look-up */
 
-static void session_wake(void *arg)
-{
-    akma_st *st = arg;
-    st->pd->up->session_wake(st->tls.ps);
-}
-
-static int lookup_fail(akma_st *st, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int lookup_fail(akma_st *st, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->fail, sizeof(st->fail), fmt, ap);
-    va_end(ap);
-    st->fail_rc = rc;
-    return rc;
-}
+#define lookup_fail(st, ...) msgsec_tlsprov_fail(&(st)->tls, __VA_ARGS__)
 
 /* The outcome of the cache for st->akid. */
 static int use_result(akma_st *st, msgsec_keycache_result *res, uint8_t *key,
@@ -564,12 +532,29 @@ static int use_result(akma_st *st, msgsec_keycache_result *res, uint8_t *key,
 }
 
 /* The engine's server look-up: K_AF of "3GPP-AKMA" + A-KID. */
+/* K_AF of a parsed A-KID for afid through the cache (asked again until
+ * answered). */
+static int af_key(akma_st *st, const char *akid, size_t alen,
+                  const char *afid, uint8_t *key, size_t *key_len)
+{
+    akma_pd *pd = st->pd;
+    if (alen != strlen(st->akid) || memcmp(akid, st->akid, alen) != 0)
+        msgsec_keycache_cancel(pd->cache, &st->w);
+    memcpy(st->akid, akid, alen);
+    st->akid[alen] = '\0';
+    st->w.wake = msgsec_tlsprov_wake;
+    st->w.arg = &st->tls;
+    msgsec_keycache_result res;
+    int rc = msgsec_keycache_lookup(pd->cache, st->akid, afid, &st->w, &res);
+    return rc == MSGSEC_PENDING ? rc : use_result(st, &res, key, key_len);
+}
+
+/* The engine's server look-up: K_AF of "3GPP-AKMA" + A-KID. */
 static int af_lookup(void *arg, const uint8_t *id, size_t id_len,
                      uint8_t *key, size_t *key_len)
 {
     akma_st *st = arg;
     akma_pd *pd = st->pd;
-    msgsec_keycache_result res;
     if (id_len <= AKMA_PREFIX_LEN ||
         memcmp(id, AKMA_PREFIX, AKMA_PREFIX_LEN) != 0)
         return lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
@@ -577,48 +562,20 @@ static int af_lookup(void *arg, const uint8_t *id, size_t id_len,
                            "\" followed by an A-KID)");
     const char *akid = (const char *)id + AKMA_PREFIX_LEN;
     size_t alen = id_len - AKMA_PREFIX_LEN;
-    if (st->waiting) {
-        if (alen == strlen(st->akid) && memcmp(akid, st->akid, alen) == 0) {
-            int rc = msgsec_keycache_take(pd->cache, &st->w, &res);
-            if (rc == MSGSEC_PENDING)
-                return rc;
-            st->waiting = 0;
-            if (rc < 0)
-                return lookup_fail(st, MSGSEC_ERR_INTERNAL,
-                                   "A-KID %s: the look-up was lost",
-                                   st->akid);
-            return use_result(st, &res, key, key_len);
-        }
-        msgsec_keycache_cancel(pd->cache, &st->w);
-        st->waiting = 0;
-    }
     msgsec_akid_parts parts;
     const char *why = NULL;
     if (msgsec_akid_parse(akid, alen, &pd->akid_set, &parts, &why) != 0)
         return lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
                            "the PSK identity carries no valid A-KID: %s",
                            why ? why : "malformed");
-    memcpy(st->akid, akid, alen);
-    st->akid[alen] = '\0';
     /* TLS 1.3 asks for the key before the server has said anything; TLS
      * 1.2 only after ServerHelloDone. The Ua* identifier follows. */
     const char *afid = st->tls.wrote > 0 ? pd->afid12 : pd->afid13;
     if (!afid[0])
         return lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
-                           "A-KID %s: TLS version not enabled", st->akid);
-    st->w.wake = session_wake;
-    st->w.arg = st;
-    int rc = msgsec_keycache_get(pd->cache, st->akid, afid, &st->w, &res);
-    if (rc == MSGSEC_PENDING) {
-        st->waiting = 1;
-        return rc;
-    }
-    if (rc < 0) {
-        lookup_fail(st, rc, "A-KID %s: %s", st->akid, res.detail);
-        msgsec_keycache_result_clear(&res);
-        return rc;
-    }
-    return use_result(st, &res, key, key_len);
+                           "A-KID %.*s: TLS version not enabled", (int)alen,
+                           akid);
+    return af_key(st, akid, alen, afid, key, key_len);
 }
 
 /* UE: identity and K_AF for the TLS version and suite in use. */
@@ -825,15 +782,11 @@ static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
 {
     akma_pd *pd = pdata;
     akma_st *st = state;
-    st->fail_rc = 0;
-    st->fail[0] = '\0';
-    int rc = msgsec_tlspsk_step(st->tls.conn, in, len, consumed);
-    if (rc >= 0)
-        return rc;
     msgsec_tlspsk_info info;
-    msgsec_tlspsk_get_info(st->tls.conn, &info);
-    if (st->tls.role == MSGSEC_ROLE_CLIENT) {
-        if (info.alert_received == ALERT_UNKNOWN_PSK_IDENTITY) {
+    int rc = msgsec_tlsprov_step_report(&st->tls, pd->pc, in, len, consumed,
+                                        "A-KID", st->akid, &info);
+    if (rc < 0 && st->tls.role == MSGSEC_ROLE_CLIENT) {
+        if (info.alert_received == MSGSEC_TLSPROV_ALERT_UNKNOWN_PSK_IDENTITY) {
             /* TS 33.535: the AF has no K_AF for this A-KID any more. */
             pd->up->session_detail(
                 st->tls.ps,
@@ -843,25 +796,13 @@ static int akma_step(void *pdata, void *state, const uint8_t *in, size_t len,
                 st->fqdn, pd->identity + AKMA_PREFIX_LEN);
             return MSGSEC_ERR_REAUTH_REQUIRED;
         }
-        if (info.alert_received == ALERT_INTERNAL_ERROR)
+        if (info.alert_received == MSGSEC_TLSPROV_ALERT_INTERNAL_ERROR)
             pd->up->session_detail(
                 st->tls.ps,
                 "the AF %s could not complete the handshake (alert "
                 "internal_error): it may have failed to obtain K_AF from "
                 "the AAnF; retrying later may succeed",
                 st->fqdn);
-        return rc;
-    }
-    if (st->fail_rc < 0 && rc == st->fail_rc) {
-        pd->up->session_detail(st->tls.ps, "%s (alert %s sent)", st->fail,
-                               info.alert_sent >= 0
-                                   ? msgsec_tlsprov_alert_name(info.alert_sent)
-                                   : "none");
-        pd->up->log(pd->pc, MSGSEC_LOG_INFO, "handshake refused: %s",
-                    st->fail);
-    } else if (st->akid[0]) {
-        pd->up->log(pd->pc, MSGSEC_LOG_INFO, "handshake with A-KID %s "
-                    "failed: %s", st->akid, msgsec_tlspsk_detail(st->tls.conn));
     }
     return rc;
 }
@@ -901,9 +842,7 @@ static void akma_end(void *pdata, void *state)
     akma_pd *pd = pdata;
     akma_st *st = state;
     /* After this no completion wakes the session. */
-    if (st->waiting)
-        msgsec_keycache_cancel(pd->cache, &st->w);
-    st->waiting = 0;
+    msgsec_keycache_cancel(pd->cache, &st->w);
     msgsec_tlsprov_end(pdata, state);
 }
 
@@ -920,71 +859,42 @@ static int akma_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
 {
     akma_pd *pd = pdata;
     akma_st *st = state;
-    msgsec_keycache_result res;
     int rc;
     if (!pd->af || q->identity_len <= AKMA_PREFIX_LEN ||
         memcmp(q->identity, AKMA_PREFIX, AKMA_PREFIX_LEN) != 0)
         return MSGSEC_PSK_NOT_MINE;
     if (*key_len < MSGSEC_AKMA_KEY_LEN)
         return MSGSEC_ERR_BUFFER_TOO_SMALL;
-    if (!st->waiting) {
-        const char *akid = (const char *)q->identity + AKMA_PREFIX_LEN;
-        size_t alen = q->identity_len - AKMA_PREFIX_LEN;
-        int tls12 = q->version == MSGSEC_PSK_TLS1_2 ||
-                    q->version == MSGSEC_PSK_DTLS1_2;
-        const char *afid = tls12 ? pd->afid12 : pd->afid13;
-        msgsec_akid_parts parts;
-        const char *why = NULL;
-        st->pd = pd;
-        st->tls.up = pd->up;
-        st->tls.ps = ps;
-        st->tls.role = MSGSEC_ROLE_SERVER;
-        if (msgsec_akid_parse(akid, alen, &pd->akid_set, &parts, &why) != 0) {
-            rc = lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
-                             "the PSK identity carries no valid A-KID: %s",
-                             why ? why : "malformed");
-        } else if (!afid[0]) {
-            rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
-                             "TLS %s is not enabled by the policy (tls12 at "
-                             "%s)",
-                             tls12 ? "1.2" : "1.3", where(pd, "tls12"));
-        } else if (tls12 && q->cipher && q->cipher != pd->tlsset.tls12_cipher) {
-            rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
-                             "TLS 1.2 suite 0x%04x is not the configured "
-                             "tls12_cipher (0x%04x)",
-                             (unsigned)q->cipher, (unsigned)pd->tlsset.tls12_cipher);
-        } else {
-            memcpy(st->akid, akid, alen);
-            st->akid[alen] = '\0';
-            st->w.wake = session_wake;
-            st->w.arg = st;
-            rc = msgsec_keycache_get(pd->cache, st->akid, afid, &st->w, &res);
-            if (rc == MSGSEC_PENDING) {
-                st->waiting = 1;
-                return rc;
-            }
-            if (rc < 0) {
-                lookup_fail(st, rc, "A-KID %s: %s", st->akid, res.detail);
-                msgsec_keycache_result_clear(&res);
-            } else {
-                rc = use_result(st, &res, key, key_len);
-            }
-        }
-    } else {
-        rc = msgsec_keycache_take(pd->cache, &st->w, &res);
-        if (rc == MSGSEC_PENDING)
-            return rc;
-        st->waiting = 0;
-        rc = rc < 0 ? lookup_fail(st, MSGSEC_ERR_INTERNAL,
-                                  "A-KID %s: the look-up was lost", st->akid)
-                    : use_result(st, &res, key, key_len);
-    }
-    if (rc < 0) {
-        pd->up->session_detail(ps, "%s", st->fail);
-        pd->up->log(pd->pc, MSGSEC_LOG_INFO, "PSK identity refused: %s",
-                    st->fail);
+    const char *akid = (const char *)q->identity + AKMA_PREFIX_LEN;
+    size_t alen = q->identity_len - AKMA_PREFIX_LEN;
+    int tls12 = q->version == MSGSEC_PSK_TLS1_2 ||
+                q->version == MSGSEC_PSK_DTLS1_2;
+    const char *afid = tls12 ? pd->afid12 : pd->afid13;
+    msgsec_akid_parts parts;
+    const char *why = NULL;
+    st->pd = pd;
+    msgsec_tlsprov_attach(&st->tls, pd->up, ps, MSGSEC_ROLE_SERVER);
+    if (msgsec_akid_parse(akid, alen, &pd->akid_set, &parts, &why) != 0)
+        rc = lookup_fail(st, MSGSEC_ERR_AUTH_FAILED,
+                         "the PSK identity carries no valid A-KID: %s",
+                         why ? why : "malformed");
+    else if (!afid[0])
+        rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
+                         "TLS %s is not enabled by the policy (tls12 at %s)",
+                         tls12 ? "1.2" : "1.3", where(pd, "tls12"));
+    else if (tls12 && q->cipher && q->cipher != pd->tlsset.tls12_cipher)
+        rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
+                         "TLS 1.2 suite 0x%04x is not the configured "
+                         "tls12_cipher (0x%04x)",
+                         (unsigned)q->cipher,
+                         (unsigned)pd->tlsset.tls12_cipher);
+    else
+        rc = af_key(st, akid, alen, afid, key, key_len);
+    if (rc == MSGSEC_PENDING)
         return rc;
-    }
+    if (rc < 0)
+        return msgsec_tlsprov_refuse(&st->tls, pd->pc, rc,
+                                     "PSK identity refused");
     memset(peer, 0, sizeof(*peer));
     peer->scheme = "akma";
     peer->identity = st->akid;

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <msgsec/http.h>
 #include <msgsec/kdf.h>
@@ -54,14 +55,15 @@
 #define LIST_FILE_MAX (1024 * 1024)
 #define ID_SIZE (MSGSEC_SEAL_ID_MAX + 1)
 
-#define ALERT_INTERNAL_ERROR 80
-#define ALERT_UNKNOWN_PSK_IDENTITY 115
-
 enum { SRC_NONE = 0, SRC_KM, SRC_DERIVE, SRC_FILE };
 enum { P_IDENTITY = 1, P_SERVICE, P_USER };
 enum { JOB_KEY = 1, JOB_ASSOC };
-/* What the association cache stores for (identity, UE service ID). */
-enum { ASSOC_NO = 0, ASSOC_YES = 1, ASSOC_UNKNOWN = 2 };
+/* The association cache stores, per identity, a tag and a digest of each
+ * of its UE service IDs (the answer lists them all): the first
+ * ASSOC_DIGEST bytes of their SHA-256, so that any answer fits a cache
+ * entry. */
+enum { ASSOC_KNOWN = 1, ASSOC_UNKNOWN = 2 };
+#define ASSOC_DIGEST 16
 
 typedef struct psk_entry {
     char id[ID_SIZE];
@@ -140,7 +142,6 @@ struct fetch_ctx {
     void *entry; /* the cache's token */
     int kind;
     char name[ID_SIZE];  /* VAL user ID, or the identity asked about */
-    char scope[ID_SIZE]; /* JOB_ASSOC: the UE service ID */
     char url[MSGSEC_HTTP_MAX_URL];
     char auth[MSGSEC_SEAL_TOKEN_MAX + 32];
     unsigned gen; /* token generation in auth */
@@ -154,9 +155,8 @@ typedef struct seal_st {
     msgsec_tlsprov_session tls;
     seal_pd *pd;
     /* km look-ups: keys (both roles) and associations (authorize) */
-    int waiting, refetched;
+    int refetched, waited;
     msgsec_keycache_waiter w;
-    int awaiting;
     msgsec_keycache_waiter aw;
     /* The peer's VAL user ID (server), its key's expiry. */
     char user[ID_SIZE];
@@ -165,8 +165,6 @@ typedef struct seal_st {
     char identity[ID_SIZE];
     uint8_t key[MSGSEC_SEAL_PSK_MAX];
     size_t key_len;
-    int fail_rc;
-    char fail[512];
 } seal_st;
 
 static const char *const seal_keys[] = {
@@ -567,14 +565,11 @@ static void token_done(void *arg, msgsec_http_request *req,
     int rc = 0;
     char detail[320] = "";
     memset(&tok, 0, sizeof(tok));
-    if (resp->result < 0) {
-        rc = resp->result == MSGSEC_ERR_TIMEOUT ? MSGSEC_ERR_TIMEOUT
-                                                : MSGSEC_ERR_LOOKUP_FAILED;
-        snprintf(detail, sizeof(detail),
-                 "the token endpoint %s: %.200s",
-                 rc == MSGSEC_ERR_TIMEOUT ? "did not answer in time"
-                                          : "is unreachable",
-                 resp->detail);
+    msgsec_keycache_result fr;
+    if (msgsec_keycache_http_failure(&fr, resp, "the token endpoint",
+                                     pd->timeout_ms)) {
+        rc = fr.rc;
+        snprintf(detail, sizeof(detail), "%s", fr.detail);
     } else if (resp->status == 400 || resp->status == 401 ||
                resp->status == 403) {
         rc = MSGSEC_ERR_TOKEN_REJECTED;
@@ -678,6 +673,17 @@ static int job_send(fetch_ctx *fc)
     return rc;
 }
 
+/* The digest of a UE service ID in the association cache. */
+static void assoc_digest(const char *usid, uint8_t out[ASSOC_DIGEST])
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    if (EVP_Digest(usid, strlen(usid), md, &n, EVP_sha256(), NULL) != 1 ||
+        n < ASSOC_DIGEST)
+        memset(md, 0, sizeof(md)); /* matches no answer's digest list */
+    memcpy(out, md, ASSOC_DIGEST);
+}
+
 /* On the HTTP worker: the answer of key or configuration management. */
 static void job_done(void *arg, msgsec_http_request *req,
                      const msgsec_http_response *resp)
@@ -686,16 +692,11 @@ static void job_done(void *arg, msgsec_http_request *req,
     seal_pd *pd = fc->pd;
     const char *what = fc->kind == JOB_KEY ? "key management"
                                            : "configuration management";
-    if (resp->result == MSGSEC_ERR_TIMEOUT) {
-        job_fail(fc, MSGSEC_ERR_TIMEOUT, "%s did not answer within %ld ms",
-                 what, pd->timeout_ms);
-        return;
-    }
-    if (resp->result < 0) {
-        job_fail(fc,
-                 resp->result == MSGSEC_ERR_NOMEM ? MSGSEC_ERR_NOMEM
-                                                  : MSGSEC_ERR_LOOKUP_FAILED,
-                 "%s is unreachable: %.200s", what, resp->detail);
+    msgsec_keycache_result r;
+    memset(&r, 0, sizeof(r));
+    if (msgsec_keycache_http_failure(&r, resp, what, pd->timeout_ms)) {
+        pd->up->log(pd->pc, MSGSEC_LOG_DEBUG, "%s", resp->detail);
+        job_finish(fc, &r);
         return;
     }
     if ((resp->status == 401 || resp->status == 403) && pd->grant &&
@@ -713,8 +714,6 @@ static void job_done(void *arg, msgsec_http_request *req,
             job_fail(fc, rc, "the retry cannot be started (error %d)", rc);
         return;
     }
-    msgsec_keycache_result r;
-    memset(&r, 0, sizeof(r));
     char d[256] = "";
     if (fc->kind == JOB_KEY) {
         msgsec_seal_psk psk;
@@ -741,11 +740,12 @@ static void job_done(void *arg, msgsec_http_request *req,
         r.rc = rc == MSGSEC_ERR_NOT_AUTHORIZED ? 0 : rc;
         if (r.rc == 0) {
             r.key_len = 1;
-            r.key[0] = rc ? ASSOC_UNKNOWN : ASSOC_NO;
+            r.key[0] = rc ? ASSOC_UNKNOWN : ASSOC_KNOWN;
             for (size_t i = 0; !rc && i < as.n && i < MSGSEC_SEAL_ASSOC_MAX;
-                 i++)
-                if (!strcmp(as.ue_service_ids[i], fc->scope))
-                    r.key[0] = ASSOC_YES;
+                 i++) {
+                assoc_digest(as.ue_service_ids[i], r.key + r.key_len);
+                r.key_len += ASSOC_DIGEST;
+            }
             r.expiry = now_s() + pd->cm_cache_seconds;
         } else {
             snprintf(r.detail, sizeof(r.detail), "%s: %s", what, d);
@@ -756,8 +756,8 @@ static void job_done(void *arg, msgsec_http_request *req,
 
 /* The caches' fetch: under the cache lock, starts one job. */
 static int job_new(seal_pd *pd, msgsec_keycache *cache, int kind,
-                   void *entry, const char *name, const char *scope,
-                   void **handle, char *detail, size_t detail_len)
+                   void *entry, const char *name, void **handle,
+                   char *detail, size_t detail_len)
 {
     fetch_ctx *fc = pd->up->alloc(pd->pc, sizeof(*fc));
     if (!fc) {
@@ -769,7 +769,6 @@ static int job_new(seal_pd *pd, msgsec_keycache *cache, int kind,
     fc->kind = kind;
     fc->entry = entry;
     snprintf(fc->name, sizeof(fc->name), "%s", name);
-    snprintf(fc->scope, sizeof(fc->scope), "%s", scope);
     msgsec_seal_target tgt;
     memset(&tgt, 0, sizeof(tgt));
     snprintf(tgt.val_user_id, sizeof(tgt.val_user_id), "%s", name);
@@ -800,7 +799,8 @@ static int key_fetch(void *arg, void *token, const char *name,
                      size_t detail_len)
 {
     seal_pd *pd = arg;
-    return job_new(pd, pd->cache, JOB_KEY, token, name, scope, handle, detail,
+    (void)scope;
+    return job_new(pd, pd->cache, JOB_KEY, token, name, handle, detail,
                    detail_len);
 }
 
@@ -809,8 +809,9 @@ static int assoc_fetch(void *arg, void *token, const char *name,
                        size_t detail_len)
 {
     seal_pd *pd = arg;
-    return job_new(pd, pd->acache, JOB_ASSOC, token, name, scope, handle,
-                   detail, detail_len);
+    (void)scope;
+    return job_new(pd, pd->acache, JOB_ASSOC, token, name, handle, detail,
+                   detail_len);
 }
 
 /* fini(), after the HTTP client is gone: jobs that never completed. */
@@ -1071,23 +1072,7 @@ static int config_authz(seal_pd *pd)
 
 /* ------------------------------------------------------ key look-up */
 
-static int lookup_fail(seal_st *st, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int lookup_fail(seal_st *st, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->fail, sizeof(st->fail), fmt, ap);
-    va_end(ap);
-    st->fail_rc = rc;
-    return rc;
-}
-
-static void wake_session(void *arg)
-{
-    seal_st *st = arg;
-    st->pd->up->session_wake(st->tls.ps);
-}
+#define lookup_fail(st, ...) msgsec_tlsprov_fail(&(st)->tls, __VA_ARGS__)
 
 static int km_key(seal_st *st, const uint8_t *id, size_t id_len,
                   uint8_t *key, size_t *key_len);
@@ -1140,30 +1125,17 @@ static int km_key(seal_st *st, const uint8_t *id, size_t id_len,
 {
     seal_pd *pd = st->pd;
     msgsec_keycache_result res;
-    int rc;
-    if (st->waiting) {
-        rc = msgsec_keycache_take(pd->cache, &st->w, &res);
-        if (rc == MSGSEC_PENDING)
-            return rc;
-        st->waiting = 0;
-        if (rc < 0)
-            return lookup_fail(st, MSGSEC_ERR_INTERNAL,
-                               "VAL user %s: the look-up was lost", st->user);
-        return use_record(st, &res, 1, id, id_len, key, key_len);
-    }
-    st->w.wake = wake_session;
-    st->w.arg = st;
-    rc = msgsec_keycache_get(pd->cache, st->user, "", &st->w, &res);
+    st->w.wake = msgsec_tlsprov_wake;
+    st->w.arg = &st->tls;
+    int rc = msgsec_keycache_lookup(pd->cache, st->user, "", &st->w, &res);
     if (rc == MSGSEC_PENDING) {
-        st->waiting = 1;
+        st->waited = 1;
         return rc;
     }
-    if (rc < 0) {
-        lookup_fail(st, rc, "VAL user %s: %s", st->user, res.detail);
-        msgsec_keycache_result_clear(&res);
-        return rc;
-    }
-    return use_record(st, &res, 0, id, id_len, key, key_len);
+    /* Waited for: fetched now, not a stored record. */
+    int fresh = st->waited;
+    st->waited = 0;
+    return use_record(st, &res, fresh, id, id_len, key, key_len);
 }
 
 /* The engine's server look-up (and psk_resolve's): the key of a SEAL
@@ -1179,9 +1151,9 @@ static int server_lookup(void *arg, const uint8_t *id, size_t id_len,
                            "the PSK identity is not of the SEAL form "
                            "(\"%s\" VAL-USER-ID [\"#\" KEY-ID])",
                            pd->prefix);
-    if (st->waiting && strcmp(user, st->user) != 0) {
+    if (strcmp(user, st->user) != 0) {
         msgsec_keycache_cancel(pd->cache, &st->w);
-        st->waiting = 0;
+        st->waited = 0;
     }
     memcpy(st->user, user, sizeof(st->user));
     const psk_entry *pe;
@@ -1409,28 +1381,22 @@ static int seal_step(void *pdata, void *state, const uint8_t *in, size_t len,
     seal_pd *pd = pdata;
     seal_st *st = state;
     const msgsec_upcalls *up = pd->up;
-    st->fail_rc = 0;
-    st->fail[0] = '\0';
     *consumed = 0;
     if (!st->tls.conn) {
         /* A km client: its key first. */
         int rc = km_key(st, NULL, 0, st->key, &st->key_len);
         if (rc == MSGSEC_PENDING)
             return rc;
-        if (rc < 0) {
-            up->session_detail(st->tls.ps, "%s", st->fail);
-            return rc;
-        }
+        if (rc < 0)
+            return msgsec_tlsprov_refuse(&st->tls, pd->pc, rc, NULL);
         if ((rc = client_connect(st)) < 0)
             return rc;
     }
-    int rc = msgsec_tlspsk_step(st->tls.conn, in, len, consumed);
-    if (rc >= 0)
-        return rc;
     msgsec_tlspsk_info info;
-    msgsec_tlspsk_get_info(st->tls.conn, &info);
-    if (st->tls.role == MSGSEC_ROLE_CLIENT) {
-        if (info.alert_received == ALERT_UNKNOWN_PSK_IDENTITY) {
+    int rc = msgsec_tlsprov_step_report(&st->tls, pd->pc, in, len, consumed,
+                                        "VAL user", st->user, &info);
+    if (rc < 0 && st->tls.role == MSGSEC_ROLE_CLIENT) {
+        if (info.alert_received == MSGSEC_TLSPROV_ALERT_UNKNOWN_PSK_IDENTITY) {
             up->session_detail(st->tls.ps,
                                "the server does not know the PSK identity "
                                "%s (alert unknown_psk_identity): it has no "
@@ -1438,23 +1404,12 @@ static int seal_step(void *pdata, void *state, const uint8_t *in, size_t len,
                                st->identity);
             return MSGSEC_ERR_KEY_UNAVAILABLE;
         }
-        if (info.alert_received == ALERT_INTERNAL_ERROR)
+        if (info.alert_received == MSGSEC_TLSPROV_ALERT_INTERNAL_ERROR)
             up->session_detail(st->tls.ps,
                                "the server could not complete the handshake "
                                "(alert internal_error): it may have failed "
                                "to obtain the key from key management; "
                                "retrying later may succeed");
-        return rc;
-    }
-    if (st->fail_rc < 0 && rc == st->fail_rc) {
-        up->session_detail(st->tls.ps, "%s (alert %s sent)", st->fail,
-                           info.alert_sent >= 0 ? msgsec_tlsprov_alert_name(info.alert_sent)
-                                                : "none");
-        up->log(pd->pc, MSGSEC_LOG_INFO, "handshake refused: %s", st->fail);
-    } else if (st->user[0]) {
-        up->log(pd->pc, MSGSEC_LOG_INFO,
-                "handshake with VAL user %s failed: %s", st->user,
-                msgsec_tlspsk_detail(st->tls.conn));
     }
     return rc;
 }
@@ -1483,11 +1438,8 @@ static void seal_end(void *pdata, void *state)
     seal_pd *pd = pdata;
     seal_st *st = state;
     /* After this no completion wakes the session. */
-    if (st->waiting)
-        msgsec_keycache_cancel(pd->cache, &st->w);
-    if (st->awaiting)
-        msgsec_keycache_cancel(pd->acache, &st->aw);
-    st->waiting = st->awaiting = 0;
+    msgsec_keycache_cancel(pd->cache, &st->w);
+    msgsec_keycache_cancel(pd->acache, &st->aw);
     OPENSSL_cleanse(st->key, sizeof(st->key));
     msgsec_tlsprov_end(pdata, state);
 }
@@ -1509,9 +1461,7 @@ static int seal_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
     int tls12 = q->version == MSGSEC_PSK_TLS1_2 ||
                 q->version == MSGSEC_PSK_DTLS1_2;
     st->pd = pd;
-    st->tls.up = pd->up;
-    st->tls.ps = ps;
-    st->tls.role = MSGSEC_ROLE_SERVER;
+    msgsec_tlsprov_attach(&st->tls, pd->up, ps, MSGSEC_ROLE_SERVER);
     unsigned v = msgsec_provcfg_tls_versions(&pd->tlsset);
     int rc;
     if (!(v & (tls12 ? MSGSEC_TLSPROV_TLS12 : MSGSEC_TLSPROV_TLS13)))
@@ -1523,12 +1473,9 @@ static int seal_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
         rc = server_lookup(st, q->identity, q->identity_len, key, key_len);
     if (rc == MSGSEC_PENDING)
         return rc;
-    if (rc < 0) {
-        pd->up->session_detail(ps, "%s", st->fail);
-        pd->up->log(pd->pc, MSGSEC_LOG_INFO, "PSK identity refused: %s",
-                    st->fail);
-        return rc;
-    }
+    if (rc < 0)
+        return msgsec_tlsprov_refuse(&st->tls, pd->pc, rc,
+                                     "PSK identity refused");
     memset(peer, 0, sizeof(*peer));
     peer->scheme = SEAL_SCHEME;
     peer->identity = st->user;
@@ -1536,21 +1483,30 @@ static int seal_psk_resolve(void *pdata, void *state, msgsec_psession *ps,
     return 0;
 }
 
-/* The outcome of an association look-up for (subject, ue_service_id). */
+/* The outcome of the association look-up of subject: is usid among its
+ * UE service IDs? */
 static int assoc_outcome(seal_st *st, msgsec_keycache_result *res,
                          const char *subject, const char *usid)
 {
     int rc = res->rc;
-    if (rc < 0)
+    if (rc < 0) {
         lookup_fail(st, rc, "%s", res->detail);
-    else if (res->key[0] == ASSOC_UNKNOWN)
+    } else if (res->key[0] == ASSOC_UNKNOWN) {
         rc = lookup_fail(st, MSGSEC_ERR_NOT_AUTHORIZED,
                          "%s is unknown to SEAL configuration management",
                          subject);
-    else if (res->key[0] != ASSOC_YES)
-        rc = lookup_fail(st, MSGSEC_ERR_NOT_AUTHORIZED,
-                         "%s is not associated with UE service ID %s",
-                         subject, usid);
+    } else {
+        uint8_t d[ASSOC_DIGEST];
+        int found = 0;
+        assoc_digest(usid, d);
+        for (size_t i = 1; i + ASSOC_DIGEST <= res->key_len;
+             i += ASSOC_DIGEST)
+            found |= CRYPTO_memcmp(res->key + i, d, ASSOC_DIGEST) == 0;
+        if (!found)
+            rc = lookup_fail(st, MSGSEC_ERR_NOT_AUTHORIZED,
+                             "%s is not associated with UE service ID %s",
+                             subject, usid);
+    }
     msgsec_keycache_result_clear(res);
     return rc;
 }
@@ -1563,8 +1519,7 @@ static int seal_authorize(void *pdata, void *state, msgsec_psession *ps,
     seal_st *st = state;
     const msgsec_upcalls *up = pd->up;
     st->pd = pd;
-    st->tls.up = up;
-    st->tls.ps = ps;
+    msgsec_tlsprov_attach(&st->tls, up, ps, MSGSEC_ROLE_SERVER);
     const char *subject = q->gpsi && q->gpsi[0]   ? q->gpsi
                           : q->supi && q->supi[0] ? q->supi
                           : q->scheme && !strcmp(q->scheme, SEAL_SCHEME)
@@ -1572,7 +1527,6 @@ static int seal_authorize(void *pdata, void *state, msgsec_psession *ps,
                               : NULL;
     const char *usid = q->ue_service_id ? q->ue_service_id : "";
     int rc;
-    msgsec_keycache_result res;
     if (!pd->authz) {
         rc = lookup_fail(st, MSGSEC_ERR_UNSUPPORTED,
                          "no authorization source: the policy %s sets "
@@ -1601,32 +1555,17 @@ static int seal_authorize(void *pdata, void *state, msgsec_psession *ps,
                                "(cm_file %s)",
                                subject, usid, cfg(pd, "cm_file"))
                  : 0;
-    } else if (st->awaiting) {
-        rc = msgsec_keycache_take(pd->acache, &st->aw, &res);
+    } else {
+        /* One answer per identity serves every UE service ID. */
+        msgsec_keycache_result res;
+        st->aw.wake = msgsec_tlsprov_wake;
+        st->aw.arg = &st->tls;
+        rc = msgsec_keycache_lookup(pd->acache, subject, "", &st->aw, &res);
         if (rc == MSGSEC_PENDING)
             return rc;
-        st->awaiting = 0;
-        rc = rc < 0 ? lookup_fail(st, MSGSEC_ERR_INTERNAL,
-                                  "the association look-up was lost")
-                    : assoc_outcome(st, &res, subject, usid);
-    } else {
-        st->aw.wake = wake_session;
-        st->aw.arg = st;
-        rc = msgsec_keycache_get(pd->acache, subject, usid, &st->aw, &res);
-        if (rc == MSGSEC_PENDING) {
-            st->awaiting = 1;
-            return rc;
-        }
-        if (rc < 0) {
-            lookup_fail(st, rc, "%s", res.detail);
-            msgsec_keycache_result_clear(&res);
-        } else {
-            rc = assoc_outcome(st, &res, subject, usid);
-        }
+        rc = assoc_outcome(st, &res, subject, usid);
     }
-    if (rc < 0)
-        up->session_detail(ps, "%s", st->fail);
-    return rc;
+    return rc < 0 ? msgsec_tlsprov_refuse(&st->tls, pd->pc, rc, NULL) : rc;
 }
 
 static const msgsec_provider seal_provider = {

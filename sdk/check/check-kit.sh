@@ -3,18 +3,22 @@
 # Needs the environment `make check` sets (MSGSEC_TEST_BUILDDIR,
 # MSGSEC_TEST_PROVIDER_DIR).
 set -u
+: "${MSGSEC_TEST_BUILDDIR:?set by make check}"
+: "${MSGSEC_TEST_PROVIDER_DIR:?set by make check}"
 kit="$MSGSEC_TEST_BUILDDIR/sdk/check/msgsec-provider-check"
 mods="$MSGSEC_TEST_PROVIDER_DIR/.libs"
 template="$MSGSEC_TEST_BUILDDIR/sdk/template/.libs/example.so"
 secret=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
-out="${TMPDIR:-/tmp}/check-kit.$$"
-status=0
-npass=0
-nfail=0
-trap 'rm -f "$out"' EXIT
 
-# expect STATUS PATTERN... -- ARGS: the kit exits with STATUS and its
-# output holds every PATTERN (grep -E, one line each).
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../../tests/integration/lib.sh"
+lib_init check-kit
+secrets=$secret
+[ -x "$kit" ] || abort "$kit not built"
+
+# expect STATUS PATTERN... -- ARGS: the kit exits with STATUS, its output
+# is clean and holds every PATTERN (grep -E, one line each). The kit's own
+# report is shown indented: its summary is not this script's.
 expect() {
     want=$1
     shift
@@ -25,31 +29,21 @@ $1"
         shift
     done
     shift
-    ok=1
-    "$kit" "$@" >"$out" 2>&1
-    rc=$?
-    cat "$out"
-    if [ "$rc" -ne "$want" ]; then
-        echo "check-kit: exit status $rc, expected $want: $*"
-        ok=0
-    fi
-    printf '%s\n' "$pats" | while IFS= read -r p; do
+    # The label names the key only as <secret>.
+    label=$(printf 'msgsec-provider-check%s' "${*:+ $*}" |
+        sed "s/$secret/<secret>/g")
+    run_as "$label" "$want" "" "$kit" "$@"
+    sed 's/^/  | /' "$out" "$err"
+    while IFS= read -r p; do
         [ -z "$p" ] && continue
-        if ! grep -Eq -- "$p" "$out"; then
-            echo "check-kit: no line matches /$p/: $*"
-            echo x >>"$out.miss"
+        if grep -Eq -- "$p" "$out" "$err"; then
+            ok "a line matches /$p/"
+        else
+            bad "no line matches /$p/"
         fi
-    done
-    if [ -e "$out.miss" ]; then
-        rm -f "$out.miss"
-        ok=0
-    fi
-    if [ "$ok" -eq 1 ]; then
-        npass=$((npass + 1))
-    else
-        nfail=$((nfail + 1))
-        status=1
-    fi
+    done <<EOF
+$pats
+EOF
     echo
 }
 
@@ -103,6 +97,4 @@ expect 1 '^FAIL  configuration' 'colour: not a key of provider example' \
     -- --config colour=red "$template"
 expect 2 'usage' --
 expect 2 'expected key=value' -- --config novalue "$template"
-# The kit's own runs print such lines too: this one is the script's verdict.
-echo "$npass passed, $nfail failed"
-exit $status
+finish

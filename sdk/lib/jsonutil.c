@@ -28,13 +28,7 @@ MSGSEC_SDK_HIDDEN int msgsec_json_fault(msgsec_aanf_fault *f, int kind,
 
 MSGSEC_SDK_HIDDEN int msgsec_json_hexval(int c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return OPENSSL_hexchar2int((unsigned char)c);
 }
 
 MSGSEC_SDK_HIDDEN void msgsec_json_hex_encode(const uint8_t *k, size_t n,

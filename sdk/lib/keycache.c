@@ -9,6 +9,7 @@
  * not stored.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -427,6 +428,28 @@ MSGSEC_SDK_EXPORT void msgsec_keycache_cancel(msgsec_keycache *c,
     pthread_mutex_unlock(&c->mu);
 }
 
+MSGSEC_SDK_EXPORT int msgsec_keycache_lookup(msgsec_keycache *c,
+                                             const char *name,
+                                             const char *scope,
+                                             msgsec_keycache_waiter *w,
+                                             msgsec_keycache_result *res)
+{
+    if (!c || !w || !res)
+        return MSGSEC_ERR_INVALID_ARG;
+    pthread_mutex_lock(&c->mu);
+    int registered = w->entry != NULL || w->done;
+    pthread_mutex_unlock(&c->mu);
+    /* Only the session's own thread registers or collects w: what it saw
+     * stays true until take() below. */
+    int rc = registered ? msgsec_keycache_take(c, w, res)
+                        : msgsec_keycache_get(c, name, scope, w, res);
+    if (rc == MSGSEC_PENDING || rc == 0)
+        return rc;
+    if (res->rc == 0)
+        res->rc = rc;
+    return 0;
+}
+
 MSGSEC_SDK_EXPORT void msgsec_keycache_drop(msgsec_keycache *c,
                                             const char *name, const char *scope)
 {
@@ -526,4 +549,51 @@ MSGSEC_SDK_EXPORT void msgsec_keycache_result_clear(msgsec_keycache_result *r)
 {
     if (r)
         OPENSSL_cleanse(r, sizeof(*r));
+}
+
+MSGSEC_SDK_EXPORT int msgsec_keycache_result_fail(msgsec_keycache_result *r,
+                                                  int rc, const char *fmt,
+                                                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+    va_end(ap);
+    r->rc = rc;
+    return rc;
+}
+
+/* The HTTP client's detail reads "METHOD URL: CAUSE" (URLs hold no
+ * blank): the cause. */
+static const char *http_cause(const char *d)
+{
+    const char *sp = strchr(d, ' ');
+    if (!sp || strncmp(sp + 1, "http", 4) != 0)
+        return d;
+    const char *colon = strstr(sp + 1, ": ");
+    return colon && !memchr(sp + 1, ' ', (size_t)(colon - sp - 1))
+               ? colon + 2
+               : d;
+}
+
+MSGSEC_SDK_EXPORT int msgsec_keycache_http_failure(
+    msgsec_keycache_result *r, const msgsec_http_response *resp,
+    const char *server, long timeout_ms)
+{
+    if (resp->result >= 0)
+        return 0;
+    memset(r, 0, sizeof(*r));
+    if (resp->result == MSGSEC_ERR_TIMEOUT)
+        msgsec_keycache_result_fail(r, MSGSEC_ERR_TIMEOUT,
+                                    "%s did not answer within %ld ms", server,
+                                    timeout_ms);
+    else if (resp->result == MSGSEC_ERR_NOMEM)
+        msgsec_keycache_result_fail(r, MSGSEC_ERR_NOMEM,
+                                    "no memory for the answer of %s", server);
+    else
+        msgsec_keycache_result_fail(r, MSGSEC_ERR_LOOKUP_FAILED,
+                                    "%s is unreachable: %s", server,
+                                    http_cause(resp->detail ? resp->detail
+                                                            : ""));
+    return 1;
 }

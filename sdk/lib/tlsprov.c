@@ -3,6 +3,8 @@
  * <msgsec/tlsprov.h> for the convention: the per-session state begins
  * with a msgsec_tlsprov_session.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -21,6 +23,8 @@ MSGSEC_SDK_EXPORT int msgsec_tlsprov_begin(msgsec_tlsprov_session *s,
     s->ps = ps;
     s->conn = NULL;
     s->wrote = 0;
+    s->fail_rc = 0;
+    s->fail[0] = '\0';
     s->role = up->session_role(ps);
     memset(cc, 0, sizeof(*cc));
     cc->size = sizeof(*cc);
@@ -29,6 +33,17 @@ MSGSEC_SDK_EXPORT int msgsec_tlsprov_begin(msgsec_tlsprov_session *s,
     cc->write = msgsec_tlsprov_write;
     cc->detail = msgsec_tlsprov_detail;
     return s->role;
+}
+
+MSGSEC_SDK_EXPORT void msgsec_tlsprov_attach(msgsec_tlsprov_session *s,
+                                             const msgsec_upcalls *up,
+                                             msgsec_psession *ps, int role)
+{
+    s->up = up;
+    s->ps = ps;
+    s->role = role;
+    s->fail_rc = 0;
+    s->fail[0] = '\0';
 }
 
 MSGSEC_SDK_EXPORT int msgsec_tlsprov_connect(
@@ -52,6 +67,62 @@ MSGSEC_SDK_EXPORT void msgsec_tlsprov_detail(void *arg, const char *detail)
 {
     msgsec_tlsprov_session *s = arg;
     s->up->session_detail(s->ps, "%s", detail);
+}
+
+MSGSEC_SDK_EXPORT int msgsec_tlsprov_fail(msgsec_tlsprov_session *s, int rc,
+                                          const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->fail, sizeof(s->fail), fmt, ap);
+    va_end(ap);
+    s->fail_rc = rc;
+    return rc;
+}
+
+MSGSEC_SDK_EXPORT int msgsec_tlsprov_refuse(msgsec_tlsprov_session *s,
+                                            msgsec_pctx *pc, int rc,
+                                            const char *what)
+{
+    s->up->session_detail(s->ps, "%s", s->fail);
+    if (what)
+        s->up->log(pc, MSGSEC_LOG_INFO, "%s: %s", what, s->fail);
+    return rc;
+}
+
+MSGSEC_SDK_EXPORT void msgsec_tlsprov_wake(void *arg)
+{
+    msgsec_tlsprov_session *s = arg;
+    s->up->session_wake(s->ps);
+}
+
+MSGSEC_SDK_EXPORT int msgsec_tlsprov_step_report(msgsec_tlsprov_session *s,
+                                                 msgsec_pctx *pc,
+                                                 const uint8_t *in,
+                                                 size_t len, size_t *consumed,
+                                                 const char *peer_kind,
+                                                 const char *peer,
+                                                 msgsec_tlspsk_info *info)
+{
+    s->fail_rc = 0;
+    s->fail[0] = '\0';
+    int rc = msgsec_tlspsk_step(s->conn, in, len, consumed);
+    if (rc >= 0)
+        return rc;
+    msgsec_tlspsk_get_info(s->conn, info);
+    if (s->role != MSGSEC_ROLE_SERVER)
+        return rc;
+    if (s->fail_rc < 0 && rc == s->fail_rc) {
+        s->up->session_detail(s->ps, "%s (alert %s sent)", s->fail,
+                              info->alert_sent >= 0
+                                  ? msgsec_tlsprov_alert_name(info->alert_sent)
+                                  : "none");
+        s->up->log(pc, MSGSEC_LOG_INFO, "handshake refused: %s", s->fail);
+    } else if (peer && peer[0]) {
+        s->up->log(pc, MSGSEC_LOG_INFO, "handshake with %s %s failed: %s",
+                   peer_kind, peer, msgsec_tlspsk_detail(s->conn));
+    }
+    return rc;
 }
 
 MSGSEC_SDK_EXPORT int msgsec_tlsprov_step(void *pdata, void *state,

@@ -2,17 +2,21 @@
 #     . "$(dirname "$0")/lib.sh"
 #     lib_init NAME
 #
-# Counters and checks (ok, bad, check, has, lacks, same, empty_out, clean,
+# Counters and checks (ok, bad, check, has, lacks, same, empty, clean,
 # finish), a private temporary directory removed on exit, background
 # processes recorded by PID and stopped by PID (never by name) whatever
 # happens, servers that announce "listening on 127.0.0.1:PORT", clients
-# fed through FIFOs, free loopback ports and policy templates.
+# fed through FIFOs, `msgsec serve` and `msgsec connect` with their checks
+# (conn, served, tls_ok, tls_fails, server_failed, many), msgsec-aanf and
+# the AUSF's registrations, free loopback ports and policy templates.
 #
 # Variables: $tmp (the private directory), $out and $err (the last
 # command's output), $last (what ran, for failure reports), $secrets
 # (space-separated strings that must never appear in an output: keys,
 # tokens), $pids (the processes still to stop). A script may redefine
-# details() to show something else when a check fails.
+# details() to show something else when a check fails. The programs:
+# $MSGSEC (tools/msgsec) and $AANF (tools/msgsec-aanf); the policy
+# service of conn and its kin: $SVC.
 #
 # Conditions of check are single-quoted and evaluated there.
 # shellcheck shell=sh disable=SC2016,SC2034
@@ -108,23 +112,30 @@ lacks() {
     fi
 }
 
-empty_out() {
-    if [ -s "$out" ]; then
-        bad "stdout should be empty"
+empty() {
+    if [ -s "$1" ]; then
+        bad "$(basename "$1") should be empty"
     else
-        ok "stdout is empty"
+        ok "$(basename "$1") is empty"
     fi
 }
+
+empty_out() { empty "$out"; }
 
 # same FILE TEXT: FILE holds exactly TEXT (printf format).
 same() {
     # shellcheck disable=SC2059
     printf "$2" >"$tmp/expected"
-    if cmp -s "$tmp/expected" "$1"; then
+    same_as "$1" "$tmp/expected"
+}
+
+# same_as FILE EXPECTED: FILE holds exactly what the file EXPECTED holds.
+same_as() {
+    if cmp -s "$2" "$1"; then
         ok "$(basename "$1") is exactly as expected"
     else
         bad "$(basename "$1") differs from the expected text"
-        sed 's/^/  expected: /' "$tmp/expected"
+        sed 's/^/  expected: /' "$2"
         sed 's/^/  got:      /' "$1"
     fi
 }
@@ -351,10 +362,15 @@ serve_start() {
     spid=$bgpid
 }
 
-# established FILE PEER WHAT: a `msgsec serve` output FILE has the line
-# "established 127.0.0.1:PORT PEER expiry=<ISO 8601 UTC>" (PEER: the
-# scheme, identity and other fields, as they are printed).
+# established FILE PEER WHAT: after a conn, the client reported its
+# session (PEER's scheme) established and no failure, and the `msgsec
+# serve` output FILE comes to have the line "established 127.0.0.1:PORT
+# PEER expiry=<ISO 8601 UTC>" (PEER: the scheme, identity and other
+# fields, as they are printed).
 established() {
+    has "$err" "established ${2%% *}"
+    lacks "$err" "failed"
+    wait_for "$1" "$2 expiry="
     _re=$(printf '%s' "$2" | sed 's/[].[\\*^$+?(){}|]/\\&/g')
     if grep -q -E "^established 127\.0\.0\.1:[0-9]+ $_re expiry=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\$" "$1"; then
         ok "server reports $3 and an ISO 8601 expiry"
@@ -367,6 +383,137 @@ established() {
 # failed_lines FILE: how many connections a `msgsec serve` output FILE
 # reports failed.
 failed_lines() { grep -c '^failed 127\.0\.0\.1:[0-9]*: ' "$1"; }
+
+# server_failed FILE N0 [TEXT]: a `msgsec serve` output FILE comes to
+# report one more failed connection than N0 (from failed_lines), and TEXT.
+server_failed() {
+    _fwant=$(($2 + 1))
+    wait_count "$1" '^failed 127\.0\.0\.1:[0-9]*: ' "$_fwant"
+    check "the server reported one more failure" '[ "$count" -eq "$_fwant" ]'
+    if [ -n "${3:-}" ]; then
+        wait_for "$1" "$3"
+    fi
+}
+
+# conn WANT INPUT PORT POLICY [ARG...]: `msgsec connect -v` to service
+# $SVC on 127.0.0.1:PORT with INPUT (printf format) on standard input, as
+# run_as (exit status WANT, outputs clean).
+conn() {
+    _cw=$1
+    _ci=$2
+    _cport=$3
+    _cpol=$4
+    shift 4
+    run_as "msgsec connect -v -c $(basename "$_cpol") --connect 127.0.0.1:$_cport${*:+ $*}" \
+        "$_cw" "$_ci" "$MSGSEC" connect -v -c "$_cpol" --service "$SVC" \
+        --connect "127.0.0.1:$_cport" "$@"
+}
+
+# served PREFIX LINES PORT POLICY [ARG...]: conn sending LINES (printf
+# format, a newline added); it must exit 0 with exactly the server's
+# answers "PREFIX: LINE", one a line.
+served() {
+    _sp=$1
+    _sl="$2\n"
+    shift 2
+    conn 0 "$_sl" "$@"
+    # shellcheck disable=SC2059
+    printf "$_sl" | awk -v p="$_sp: " '{ print p $0 }' >"$tmp/served"
+    same_as "$out" "$tmp/served"
+}
+
+# conn_open NAME FD PORT POLICY [ARG...]: a `msgsec connect -v` that stays
+# connected, reading its lines from descriptor FD (fifo_open); PID in
+# $bgpid. fifo_close NAME FD PID [WANT] ends it.
+conn_open() {
+    _on=$1
+    _ofd=$2
+    _oport=$3
+    _opol=$4
+    shift 4
+    fifo_open "$_on" "$_ofd" "$MSGSEC" connect -v -c "$_opol" \
+        --service "$SVC" --connect "127.0.0.1:$_oport" "$@"
+}
+
+# tls_ok NAME PREFIX CMD [ARG...]: a standard TLS client (openssl
+# s_client, gnutls-cli) sends the line "from NAME" and must see the
+# server's answer "PREFIX: from NAME", then exit 0 at the end of its
+# input; outputs in $tmp/NAME.out and .err.
+tls_ok() {
+    _tn=$1
+    _te=$2
+    shift 2
+    fifo_open "$_tn" 5 "$@"
+    _tp=$bgpid
+    feed 5 "from $_tn"
+    wait_for "$tmp/$_tn.out" "$_te: from $_tn"
+    fifo_close "$_tn" 5 "$_tp"
+}
+
+# psk_s_client PORT IDENTITY KEY OPTION...: openssl s_client with a PSK
+# to 127.0.0.1:PORT, quiet, ending at the end of its input; OPTION: the
+# TLS version (-tls1_3, -tls1_2) and any other. psk_gnutls PORT USER KEY
+# PRIORITY: gnutls-cli likewise. Only as the client of tls_ok or
+# tls_fails (a background job or a pipeline's end): they replace the
+# shell that runs them.
+# shellcheck disable=SC2317
+psk_s_client() {
+    _kp=$1
+    _ki=$2
+    _kk=$3
+    shift 3
+    exec openssl s_client "$@" -psk_identity "$_ki" -psk "$_kk" \
+        -connect "127.0.0.1:$_kp" -quiet -no_ign_eof
+}
+
+# shellcheck disable=SC2317
+psk_gnutls() {
+    exec gnutls-cli --pskusername "$2" --pskkey "$3" --priority "$4" \
+        -p "$1" 127.0.0.1
+}
+
+# tls_fails LABEL ANSWER CMD [ARG...]: a standard TLS client whose
+# handshake must fail: status not 0, no ANSWER (the start of a server's
+# answer, not empty) on its standard output. LABEL names it without its
+# key; the outputs in $out and $err.
+tls_fails() {
+    last=$1
+    _ta=$2
+    shift 2
+    printf 'x\n' | "$@" >"$out" 2>"$err"
+    rc=$?
+    check "$last fails" '[ "$rc" -ne 0 ]'
+    lacks "$out" "$_ta"
+    clean "$out" "$err"
+}
+
+# many N NAME PREFIX CMD [ARG...]: N copies of CMD at once, copy I with
+# the line "NAME I" on standard input (outputs in $tmp/NAME-I.out and
+# .err); each must exit 0 with exactly the answer "PREFIX: NAME I".
+many() {
+    _mn=$1
+    _mname=$2
+    _mpre=$3
+    shift 3
+    _mpids=
+    _mi=1
+    while [ $_mi -le "$_mn" ]; do
+        printf '%s %s\n' "$_mname" "$_mi" | "$@" \
+            >"$tmp/$_mname-$_mi.out" 2>"$tmp/$_mname-$_mi.err" &
+        _mpids="$_mpids $!"
+        pids="$pids $!"
+        _mi=$((_mi + 1))
+    done
+    _mi=1
+    for _mp in $_mpids; do
+        last="$_mname $_mi of $_mn: $*"
+        await "$_mp" 0 "$_mname $_mi of $_mn"
+        [ "$got" -eq 0 ] || sed 's/^/  stderr: /' "$tmp/$_mname-$_mi.err"
+        same "$tmp/$_mname-$_mi.out" "$_mpre: $_mname $_mi\n"
+        clean "$tmp/$_mname-$_mi.out" "$tmp/$_mname-$_mi.err"
+        _mi=$((_mi + 1))
+    done
+}
 
 # tls_clients: $have_openssl and $have_gnutls (yes or no); a missing
 # client is a failure, not a skip.
@@ -383,6 +530,47 @@ tls_clients() {
         last="command -v gnutls-cli"
         bad "gnutls-cli(1) is not installed (scripts/bootstrap.sh: gnutls-bin)"
     fi
+}
+
+# ---------------------------------------------------------------- AKMA
+
+# aanf_start NAME PORT [OPTION...]: msgsec-aanf ($AANF) on 127.0.0.1:PORT
+# (0: any); PID in $apid, port in $aport, its one-line-per-request log in
+# $aanf_log ($tmp/NAME.err). Returns 1 when it did not start.
+aanf_start() {
+    _an=$1
+    _ap=$2
+    shift 2
+    aanf_log=$tmp/$_an.err
+    listener "$_an" "AAnF $_an" "$AANF" --listen "127.0.0.1:$_ap" "$@" ||
+        return 1
+    apid=$bgpid
+    aport=$port
+}
+
+# register SUPI KAUSF [AKID]: the AUSF registers the UE's K_AKMA with the
+# AAnF at $aport (`msgsec akma register`, RID 0, MCC 001, MNC 01): exit 0
+# and an A-KID printed (exactly AKID when given), in $akid.
+register() {
+    last="msgsec akma register --aanf http://127.0.0.1:$aport --kausf <K_AUSF> --supi $1 --rid 0 --mcc 001 --mnc 01"
+    "$MSGSEC" akma register --aanf "http://127.0.0.1:$aport" --kausf "$2" \
+        --supi "$1" --rid 0 --mcc 001 --mnc 01 >"$out" 2>"$err"
+    rc=$?
+    akid=$(cat "$out")
+    check "the AUSF registers $1 with the AAnF" \
+        '[ "$rc" -eq 0 ] && [ -n "$akid" ]'
+    if [ -n "${3:-}" ]; then
+        _rwant=$3
+        check "the A-KID of $1 is the one derived" '[ "$akid" = "$_rwant" ]'
+    fi
+    clean "$out" "$err"
+}
+
+# retrieves LOG AKID: how many retrieve-applicationkey requests for AKID
+# the AAnF whose log is LOG has answered (for conditions of check).
+retrieves() {
+    grep -F ' /naanf-akma/v1/retrieve-applicationkey -> ' "$1" |
+        grep -c -F -e "aKId=$2 "
 }
 
 # ------------------------------------------------------------- ports

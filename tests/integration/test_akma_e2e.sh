@@ -16,7 +16,9 @@
 # checks fail, they are not skipped.
 
 # Conditions of check are single-quoted and evaluated there; derive sets
-# the akidN, kakmaN and kafN variables through eval.
+# the akidN, kakmaN and kafN variables through eval. The AAnF, the
+# registrations, msgsec connect and the standard TLS clients are run and
+# checked by the functions of lib.sh.
 # shellcheck disable=SC2016,SC2034,SC2154
 
 set -u
@@ -76,89 +78,6 @@ derive() {
     secrets="$secrets $2 $k $f"
 }
 
-# aanf_start NAME PORT [OPTION...]: runs the emulator on 127.0.0.1:PORT
-# (0: any); sets $apid, $aport and $aanf_log (its one-line-per-request
-# log). Returns 1 when it did not start.
-aanf_start() {
-    an=$1
-    ap=$2
-    shift 2
-    aanf_log=$tmp/aanf-$an.err
-    listener "aanf-$an" "AAnF $an" "$AANF" --listen "127.0.0.1:$ap" "$@" ||
-        return 1
-    apid=$bgpid
-    aport=$port
-}
-
-# retrieves LOG AKID: how many retrieve requests for AKID the emulator
-# has answered (called in conditions of check).
-# shellcheck disable=SC2317
-retrieves() {
-    grep -F ' /naanf-akma/v1/retrieve-applicationkey -> ' "$1" |
-        grep -c -F -e "aKId=$2 "
-}
-
-# register N: registers UE N with the AAnF at $aport as the AUSF; the
-# printed A-KID must be the derived one.
-register() {
-    eval "k=\$KAUSF$1 s=\$SUPI$1 a=\$akid$1"
-    last="msgsec akma register --aanf http://127.0.0.1:$aport --kausf ... --supi $s --rid 0 --mcc 001 --mnc 01"
-    "$MSGSEC" akma register --aanf "http://127.0.0.1:$aport" --kausf "$k" \
-        --supi "$s" --rid 0 --mcc 001 --mnc 01 >"$out" 2>"$err"
-    rc=$?
-    check "register UE $1: exit 0" '[ "$rc" -eq 0 ]'
-    same "$out" "$a\n"
-    clean "$out" "$err"
-}
-
-# af_start NAME POLICY: runs `msgsec serve -v` (the library's log too)
-# on 127.0.0.1 port 0; output in $tmp/NAME.out and .err, PID in $spid,
-# port in $sport.
-af_start() {
-    serve_start "$1" "$2" "$SVC" -v
-}
-
-# conn WANT INPUT PORT POLICY [ARG...]: `msgsec connect -v` with INPUT
-# (printf format) on standard input; checks the exit status.
-conn() {
-    cw=$1
-    ci=$2
-    cport=$3
-    cpol=$4
-    shift 4
-    run_as "msgsec connect -v -c $cpol --service $SVC --connect 127.0.0.1:$cport $*" \
-        "$cw" "$ci" "$MSGSEC" connect -v -c "$cpol" --service "$SVC" \
-        --connect "127.0.0.1:$cport" "$@"
-}
-
-# good_open NAME POLICY: a UE that stays connected to $sport, reading its
-# lines from a FIFO on descriptor 6; PID in $gpid.
-good_open() {
-    gname=$1
-    fifo_open "$gname" 6 "$MSGSEC" connect -v -c "$2" --service "$SVC" \
-        --connect "127.0.0.1:$sport"
-    gpid=$bgpid
-}
-
-# good_close: ends the connected UE's input; it must exit 0.
-good_close() {
-    fifo_close "$gname" 6 "$gpid"
-}
-
-# tls_open NAME PROGRAM ARG...: a standard TLS client reading a FIFO on
-# descriptor 5; output in $tmp/NAME.out and .err, PID in $tpid.
-tls_open() {
-    tname=$1
-    shift
-    fifo_open "$tname" 5 "$@"
-    tpid=$bgpid
-}
-
-# tls_close: ends the TLS client's input; it must exit 0.
-tls_close() {
-    fifo_close "$tname" 5 "$tpid"
-}
-
 tls_clients
 
 # ------------------------------------------------------------ the keys
@@ -190,16 +109,16 @@ subst "$DATA/ue-kakma.conf" "$uew" PROVIDER_DIR="$PROVIDER_DIR" \
 
 # ------------------------- msgsec connect <-> msgsec serve through the AAnF
 
-aanf_start one 0 || finish
+aanf_start aanf-one 0 || finish
 a1=$apid
 a1log=$aanf_log
 P=$aport
-register 1
-register 2
+register "$SUPI1" "$KAUSF1" "$akid1"
+register "$SUPI2" "$KAUSF2" "$akid2"
 af=$tmp/af.conf
 subst "$DATA/af.conf" "$af" PROVIDER_DIR="$PROVIDER_DIR" \
     AANF_URI="http://127.0.0.1:$P" AANF_TIMEOUT_MS="$AANF_TIMEOUT_MS" TLS12=no
-af_start af "$af"
+serve_start af "$af" "$SVC" -v
 sp=$spid
 S=$sport
 sout=$tmp/af.out
@@ -207,112 +126,64 @@ sout=$tmp/af.out
 conn 0 "hello\nsecond line\nno newline at the end" "$S" "$ue1"
 same "$out" "akma $akid1: hello\nakma $akid1: second line\nakma $akid1: no newline at the end\n"
 has "$err" "established scheme=akma identity=$FQDN"
-lacks "$err" "failed"
-wait_for "$sout" "scheme=akma identity=$akid1 supi=$SUPI1 expiry="
 established "$sout" "scheme=akma identity=$akid1 supi=$SUPI1" \
     "the address, A-KID and SUPI of UE 1"
 check "one AAnF retrieve for UE 1" '[ "$(retrieves "$a1log" "$akid1")" -eq 1 ]'
 
 # The second connection of the same UE takes K_AF from the AF's cache.
-conn 0 "again\n" "$S" "$ue1" --peer-name "$FQDN"
-same "$out" "akma $akid1: again\n"
+served "akma $akid1" again "$S" "$ue1" --peer-name "$FQDN"
 check "no second AAnF retrieve for UE 1" \
     '[ "$(retrieves "$a1log" "$akid1")" -eq 1 ]'
 
 # UE 2, its K_AUSF in a key file, with --framing given explicitly.
-conn 0 "from two\n" "$S" "$ue2" --framing stream
-same "$out" "akma $akid2: from two\n"
+served "akma $akid2" "from two" "$S" "$ue2" --framing stream
 has "$err" "established scheme=akma identity=$FQDN"
-wait_for "$sout" "scheme=akma identity=$akid2 supi=$SUPI2 expiry="
+established "$sout" "scheme=akma identity=$akid2 supi=$SUPI2" "UE 2"
 check "one AAnF retrieve for UE 2" '[ "$(retrieves "$a1log" "$akid2")" -eq 1 ]'
 
 # --------------------------------- standard TLS clients against msgsec serve
 
 if [ "$have_openssl" = yes ]; then
-    tls_open s_client openssl s_client -tls1_3 -psk "$kaf1" \
-        -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$S" \
-        -quiet -no_ign_eof
-    feed 5 "from openssl"
-    wait_for "$tmp/s_client.out" "akma $akid1: from openssl"
-    tls_close
-    same "$tmp/s_client.out" "akma $akid1: from openssl\n"
+    tls_ok s_client "akma $akid1" psk_s_client "$S" "3GPP-AKMA$akid1" \
+        "$kaf1" -tls1_3
+    same "$tmp/s_client.out" "akma $akid1: from s_client\n"
 
     # A wrong K_AF: the server's binder check fails; the server says so.
     n0=$(failed_lines "$sout")
-    last="openssl s_client -tls1_3 -psk <K_AF of UE 2> -psk_identity 3GPP-AKMA<A-KID of UE 1>"
-    printf 'x\n' | openssl s_client -tls1_3 -psk "$kaf2" \
-        -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$S" \
-        -quiet -no_ign_eof >"$out" 2>"$err"
-    rc=$?
-    check "s_client with a wrong K_AF fails" '[ "$rc" -ne 0 ]'
-    lacks "$out" "akma "
-    clean "$out" "$err"
-    wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
-    check "the server reported one more failure" \
-        '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+    tls_fails "openssl s_client -tls1_3 -psk <K_AF of UE 2> -psk_identity 3GPP-AKMA<A-KID of UE 1>" \
+        "akma " psk_s_client "$S" "3GPP-AKMA$akid1" "$kaf2" -tls1_3
+    server_failed "$sout" "$n0" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
 fi
 
 if [ "$have_gnutls" = yes ]; then
-    tls_open gnutls gnutls-cli --pskusername "3GPP-AKMA$akid2" \
-        --pskkey "$kaf2" \
-        --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK' \
-        -p "$S" 127.0.0.1
-    feed 5 "from gnutls"
-    wait_for "$tmp/gnutls.out" "akma $akid2: from gnutls"
-    tls_close
+    tls_ok gnutls "akma $akid2" psk_gnutls "$S" "3GPP-AKMA$akid2" "$kaf2" \
+        'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK'
     has "$tmp/gnutls.out" "- PSK authentication. Connected as '3GPP-AKMA$akid2'"
 
     # psk_ke only (no forward secrecy): refused by the policy's default.
-    last="gnutls-cli --pskusername 3GPP-AKMA<A-KID of UE 1> --pskkey <K_AF> --priority NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+PSK"
-    printf 'x\n' | gnutls-cli --pskusername "3GPP-AKMA$akid1" \
-        --pskkey "$kaf1" --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+PSK' \
-        -p "$S" 127.0.0.1 >"$out" 2>"$err"
-    rc=$?
-    check "gnutls-cli offering only psk_ke is refused" '[ "$rc" -ne 0 ]'
-    lacks "$out" "akma "
-    clean "$out" "$err"
+    tls_fails "gnutls-cli --pskusername 3GPP-AKMA<A-KID of UE 1> --pskkey <K_AF> --priority NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+PSK (only psk_ke)" \
+        "akma " psk_gnutls "$S" "3GPP-AKMA$akid1" "$kaf1" \
+        'NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+PSK'
     wait_for "$sout" "the client offers only psk_ke (no forward secrecy), which this server does not allow"
 fi
 if [ "$have_openssl" = yes ]; then
     # Identities that are no AKMA ones, or carry no A-KID, are refused
     # before any AAnF request.
     r0=$(grep -c ' /naanf-akma/v1/retrieve-applicationkey -> ' "$a1log")
-    last="openssl s_client -tls1_3 -psk <K_AF> -psk_identity 3GPP-AKMAnot-an-akid"
-    printf 'x\n' | openssl s_client -tls1_3 -psk "$kaf1" \
-        -psk_identity "3GPP-AKMAnot-an-akid" -connect "127.0.0.1:$S" \
-        -quiet -no_ign_eof >"$out" 2>"$err"
-    rc=$?
-    check "s_client with a malformed A-KID fails" '[ "$rc" -ne 0 ]'
-    clean "$out" "$err"
+    tls_fails "openssl s_client -tls1_3 -psk <K_AF> -psk_identity 3GPP-AKMAnot-an-akid (a malformed A-KID)" \
+        "akma " psk_s_client "$S" "3GPP-AKMAnot-an-akid" "$kaf1" -tls1_3
     wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: the PSK identity carries no valid A-KID"
-    last="openssl s_client -tls1_3 -psk <K_AF> -psk_identity someone-else"
-    printf 'x\n' | openssl s_client -tls1_3 -psk "$kaf1" \
-        -psk_identity "someone-else" -connect "127.0.0.1:$S" \
-        -quiet -no_ign_eof >"$out" 2>"$err"
-    rc=$?
-    check "s_client with a non-AKMA identity fails" '[ "$rc" -ne 0 ]'
-    clean "$out" "$err"
+    tls_fails "openssl s_client -tls1_3 -psk <K_AF> -psk_identity someone-else (not AKMA)" \
+        "akma " psk_s_client "$S" "someone-else" "$kaf1" -tls1_3
     wait_for "$sout" "MSGSEC_ERR_UNCLAIMED: service $SVC: no provider claimed the first token: akma: not its token"
     check "no AAnF request for them" \
         '[ "$(grep -c " /naanf-akma/v1/retrieve-applicationkey -> " "$a1log")" -eq "$r0" ]'
 
     # TLS 1.2 is off by default.
     n0=$(failed_lines "$sout")
-    last="openssl s_client -tls1_2 -psk <K_AF> -psk_identity 3GPP-AKMA<A-KID> (tls12 = no)"
-    printf 'x\n' | openssl s_client -tls1_2 -psk "$kaf1" \
-        -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$S" \
-        -quiet -no_ign_eof >"$out" 2>"$err"
-    rc=$?
-    check "s_client -tls1_2 is refused" '[ "$rc" -ne 0 ]'
-    lacks "$out" "akma "
-    clean "$out" "$err"
-    w=0
-    while [ "$(failed_lines "$sout")" -le "$n0" ] && [ $w -lt 200 ]; do
-        sleep 0.05
-        w=$((w + 1))
-    done
-    check "the server reported the TLS 1.2 client as failed" \
-        '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+    tls_fails "openssl s_client -tls1_2 -psk <K_AF> -psk_identity 3GPP-AKMA<A-KID> (tls12 = no)" \
+        "akma " psk_s_client "$S" "3GPP-AKMA$akid1" "$kaf1" -tls1_2
+    server_failed "$sout" "$n0"
 fi
 # The standard clients' keys came from the cache.
 check "still one AAnF retrieve for each UE" \
@@ -324,7 +195,8 @@ check "still one AAnF retrieve for each UE" \
 # A UE presenting UE 1's A-KID with the K_AKMA of a wrong K_AUSF, while UE 2
 # is connected: both sides report the authentication failure, and UE 2,
 # which sends its second line only after that, is still served.
-good_open good1 "$ue2"
+conn_open good1 6 "$S" "$ue2"
+gpid=$bgpid
 feed 6 "before"
 wait_for "$tmp/good1.out" "akma $akid2: before"
 n0=$(failed_lines "$sout")
@@ -332,11 +204,9 @@ conn 3 "x\n" "$S" "$uew"
 has "$err" "failed: MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed"
 lacks "$err" "established"
 empty_out
-wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
-check "the server reported one more failure" \
-    '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+server_failed "$sout" "$n0" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
 feed 6 "after"
-good_close
+fifo_close good1 6 "$gpid"
 same "$tmp/good1.out" "akma $akid2: before\nakma $akid2: after\n"
 
 # The UE targets another name: its K_AF is not the AF's.
@@ -344,9 +214,7 @@ n0=$(failed_lines "$sout")
 conn 3 "x\n" "$S" "$ue1" --peer-name other.example.com
 has "$err" "failed: MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed"
 empty_out
-wait_for "$sout" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
-check "the server reported one more failure" \
-    '[ "$(failed_lines "$sout")" -eq $((n0 + 1)) ]'
+server_failed "$sout" "$n0" "MSGSEC_ERR_AUTH_FAILED: provider akma: TLS handshake failed: binder does not verify"
 
 # An A-KID the AAnF does not know (UE 3 is not registered yet): 204, and
 # the UE is told to run primary authentication again.
@@ -356,8 +224,7 @@ has "$err" "run primary authentication again"
 empty_out
 wait_for "$sout" "MSGSEC_ERR_KEY_UNAVAILABLE: provider akma: A-KID $akid3: the AAnF has no K_AF for this A-KID (HTTP 204"
 wait_for "$a1log" "aKId=$akid3 afId=$FQDN;ua=0100000007 (unknown A-KID)"
-conn 0 "right after\n" "$S" "$ue1"
-same "$out" "akma $akid1: right after\n"
+served "akma $akid1" "right after" "$S" "$ue1"
 
 # The AAnF is down: an uncached A-KID cannot be looked up; cached ones go on.
 stop "$a1" "AAnF one"
@@ -366,39 +233,34 @@ conn 3 "x\n" "$S" "$ue3"
 has "$err" "failed: MSGSEC_ERR_PEER_REJECTED: provider akma: the AF $FQDN could not complete the handshake (alert internal_error)"
 empty_out
 wait_for "$sout" "MSGSEC_ERR_LOOKUP_FAILED: provider akma: A-KID $akid3: the AAnF is unreachable"
-conn 0 "cached\n" "$S" "$ue1"
-same "$out" "akma $akid1: cached\n"
-conn 0 "cached too\n" "$S" "$ue2"
-same "$out" "akma $akid2: cached too\n"
+served "akma $akid1" cached "$S" "$ue1"
+served "akma $akid2" "cached too" "$S" "$ue2"
 
 # A slow AAnF on the same address: the look-up times out on the AF. A UE
 # connected meanwhile is answered before the look-up gives up: the pending
 # session holds up no other.
-if aanf_start slow "$P" --delay-ms "$SLOW_MS"; then
+if aanf_start aanf-slow "$P" --delay-ms "$SLOW_MS"; then
     a2=$apid
     a2log=$aanf_log
-    register 3
-    good_open good2 "$ue1"
+    register "$SUPI3" "$KAUSF3" "$akid3"
+    conn_open good2 6 "$S" "$ue1"
+    gpid=$bgpid
     feed 6 "first"
     wait_for "$tmp/good2.out" "akma $akid1: first"
-    last="msgsec connect -v -c $ue3 ... (AAnF slower than aanf_timeout_ms)"
-    printf 'x\n' | "$MSGSEC" connect -v -c "$ue3" --service "$SVC" \
-        --connect "127.0.0.1:$S" >"$tmp/slow.out" 2>"$tmp/slow.err" &
-    bpid=$!
-    pids="$pids $bpid"
+    conn_open slow 7 "$S" "$ue3"
+    bpid=$bgpid
+    feed 7 "x"
     feed 6 "while pending"
     wait_for "$tmp/good2.out" "akma $akid1: while pending"
     # The look-up cannot give up before AANF_TIMEOUT_MS, far longer than
     # one line's round trip: a server held up by it would fail it first.
     lacks "$sout" "MSGSEC_ERR_TIMEOUT"
-    good_close
+    fifo_close good2 6 "$gpid"
     same "$tmp/good2.out" "akma $akid1: first\nakma $akid1: while pending\n"
-    await "$bpid" 3 "UE 3 with a slow AAnF"
+    fifo_close slow 7 "$bpid" 3
     has "$tmp/slow.err" "failed: MSGSEC_ERR_PEER_REJECTED: provider akma: the AF $FQDN could not complete the handshake (alert internal_error)"
-    clean "$tmp/slow.out" "$tmp/slow.err"
     wait_for "$sout" "MSGSEC_ERR_TIMEOUT: provider akma: A-KID $akid3: the AAnF did not answer within $AANF_TIMEOUT_MS ms"
-    conn 0 "right after\n" "$S" "$ue1"
-    same "$out" "akma $akid1: right after\n"
+    served "akma $akid1" "right after" "$S" "$ue1"
     stop "$a2" "slow AAnF"
     clean "$a2log" "$tmp/aanf-slow.out"
 fi
@@ -406,28 +268,12 @@ fi
 # Restarted, a little slow (within the AF's limit): UE 3, whose failed
 # look-ups were not cached, now succeeds; five connections of UE 3 at once
 # make one AAnF request, the others waiting for its answer.
-if aanf_start three "$P" --delay-ms "$QUEUE_MS"; then
+if aanf_start aanf-three "$P" --delay-ms "$QUEUE_MS"; then
     a3=$apid
     a3log=$aanf_log
-    register 3
-    cpids=
-    i=1
-    while [ $i -le 5 ]; do
-        printf 'at once %s\n' "$i" | "$MSGSEC" connect -v -c "$ue3" \
-            --service "$SVC" --connect "127.0.0.1:$S" \
-            >"$tmp/q$i.out" 2>"$tmp/q$i.err" &
-        cpids="$cpids $!"
-        pids="$pids $!"
-        i=$((i + 1))
-    done
-    j=1
-    for p in $cpids; do
-        last="concurrent UE 3 client $j"
-        await "$p" 0 "$last"
-        same "$tmp/q$j.out" "akma $akid3: at once $j\n"
-        clean "$tmp/q$j.out" "$tmp/q$j.err"
-        j=$((j + 1))
-    done
+    register "$SUPI3" "$KAUSF3" "$akid3"
+    many 5 at-once "akma $akid3" "$MSGSEC" connect -v -c "$ue3" \
+        --service "$SVC" --connect "127.0.0.1:$S"
     check "one AAnF retrieve for five concurrent connections of UE 3" \
         '[ "$(retrieves "$a3log" "$akid3")" -eq 1 ]'
     wait_for "$sout" "scheme=akma identity=$akid3 supi=$SUPI3 expiry="
@@ -444,23 +290,21 @@ lacks "$tmp/af.err" "Sanitizer"
 # The AAnF gives keys a short life: the AF serves from its cache until the
 # expiry, never after it; the AAnF then answers 204 and the UE is told to
 # run primary authentication again, after which it gets in.
-if aanf_start expiry 0 --expiry 4; then
+if aanf_start aanf-expiry 0 --expiry 4; then
     a4=$apid
     a4log=$aanf_log
     t0=$(date +%s)
-    register 1
+    register "$SUPI1" "$KAUSF1" "$akid1"
     af12=$tmp/af-tls12.conf
     subst "$DATA/af.conf" "$af12" PROVIDER_DIR="$PROVIDER_DIR" \
         AANF_URI="http://127.0.0.1:$aport" AANF_TIMEOUT_MS="$AANF_TIMEOUT_MS" \
         TLS12=yes
-    af_start expiry "$af12"
+    serve_start expiry "$af12" "$SVC" -v
     ep=$spid
     E=$sport
     eout=$tmp/expiry.out
-    conn 0 "fresh\n" "$E" "$ue1"
-    same "$out" "akma $akid1: fresh\n"
-    conn 0 "cached\n" "$E" "$ue1"
-    same "$out" "akma $akid1: cached\n"
+    served "akma $akid1" fresh "$E" "$ue1"
+    served "akma $akid1" cached "$E" "$ue1"
     check "one AAnF retrieve before the expiry" \
         '[ "$(retrieves "$a4log" "$akid1")" -eq 1 ]'
     # Past the expiry: whole seconds, and registration may have begun in
@@ -476,9 +320,8 @@ if aanf_start expiry 0 --expiry 4; then
         '[ "$(retrieves "$a4log" "$akid1")" -eq 2 ]'
     has "$a4log" "aKId=$akid1 afId=$FQDN;ua=0100000007 (expired)"
     # Primary authentication again: the AUSF registers anew.
-    register 1
-    conn 0 "renewed\n" "$E" "$ue1"
-    same "$out" "akma $akid1: renewed\n"
+    register "$SUPI1" "$KAUSF1" "$akid1"
+    served "akma $akid1" renewed "$E" "$ue1"
 
     if [ "$have_openssl" = yes ]; then
         # TLS 1.2: K_AF for the Ua* identifier 01 00 01 CC AC (the
@@ -489,13 +332,8 @@ if aanf_start expiry 0 --expiry 4; then
             sed -n 's/^K_AF=//p')
         check "derive K_AF for TLS 1.2" '[ ${#kaf12} -eq 64 ]'
         secrets="$secrets $kaf12"
-        tls_open s_client12 openssl s_client -tls1_2 \
-            -cipher ECDHE-PSK-CHACHA20-POLY1305 -psk "$kaf12" \
-            -psk_identity "3GPP-AKMA$akid1" -connect "127.0.0.1:$E" \
-            -quiet -no_ign_eof
-        feed 5 "over TLS 1.2"
-        wait_for "$tmp/s_client12.out" "akma $akid1: over TLS 1.2"
-        tls_close
+        tls_ok s_client12 "akma $akid1" psk_s_client "$E" "3GPP-AKMA$akid1" \
+            "$kaf12" -tls1_2 -cipher ECDHE-PSK-CHACHA20-POLY1305
         has "$a4log" "aKId=$akid1 afId=$FQDN;ua=010001ccac expiry="
     fi
     stop "$ep" "msgsec serve (expiry)"

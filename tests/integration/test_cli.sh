@@ -17,35 +17,12 @@ DATA=$MSGSEC_TEST_DATA/cli
 # The test secret of the policies: it must never appear in any output.
 SECRET=6d736773656320636c6920746573743a206e6f742061207265616c206b657921
 
-if [ ! -x "$MSGSEC" ]; then
-    echo "FAIL: $MSGSEC not built"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_init cli
+secrets=$SECRET
 
-umask 077
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/msgsec-cli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-out=$tmp/stdout
-err=$tmp/stderr
-last=
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
-    echo "  command: $last"
-    sed 's/^/  stdout: /' "$out"
-    sed 's/^/  stderr: /' "$err"
-}
+[ -x "$MSGSEC" ] || abort "$MSGSEC not built"
 
 # policy NAME [SEAL_CLIENT]: copies tests/data/cli/NAME.conf into the
 # private directory with mode 0600 (the core refuses group- or
@@ -53,58 +30,18 @@ bad() {
 # prints the path of the copy.
 policy() {
     dst=$tmp/$1${2:+-$2}.conf
-    esc=$(printf '%s\n' "$MSGSEC_TEST_PROVIDER_DIR" | sed 's/[\\|&]/\\&/g')
-    sed -e "s|@PROVIDER_DIR@|$esc|g" -e "s|@SEAL_CLIENT@|${2:-no}|g" \
-        "$DATA/$1.conf" >"$dst" || exit 1
-    chmod 600 "$dst"
+    subst "$DATA/$1.conf" "$dst" PROVIDER_DIR="$MSGSEC_TEST_PROVIDER_DIR" \
+        SEAL_CLIENT="${2:-no}"
     printf '%s\n' "$dst"
 }
 
 # run WANT ARG...: runs msgsec ARG..., keeping stdout and stderr, and
-# checks that it exits with status WANT.
+# checks that it exits with status WANT and that neither output has the
+# policy's secret or a sanitizer report.
 run() {
     want=$1
     shift
-    last="msgsec $*"
-    "$MSGSEC" "$@" >"$out" 2>"$err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then
-        ok "$last: exit $want"
-    else
-        bad "$last: exit $got, expected $want"
-    fi
-    if grep -q -i -e "$SECRET" "$out" "$err"; then
-        bad "$last: output contains the policy's secret"
-    fi
-    # In sanitizer builds: a report is a failure whatever the exit status.
-    if grep -q -e "Sanitizer" -e "runtime error:" "$err"; then
-        bad "$last: sanitizer report"
-    fi
-}
-
-# has FILE TEXT / lacks FILE TEXT: fixed-string search in stdout or stderr.
-has() {
-    if grep -q -F -e "$2" "$1"; then
-        ok "$(basename "$1") has: $2"
-    else
-        bad "$(basename "$1") lacks: $2"
-    fi
-}
-
-lacks() {
-    if grep -q -F -e "$2" "$1"; then
-        bad "$(basename "$1") should not have: $2"
-    else
-        ok "$(basename "$1") has no: $2"
-    fi
-}
-
-empty() {
-    if [ -s "$1" ]; then
-        bad "$(basename "$1") should be empty"
-    else
-        ok "$(basename "$1") is empty"
-    fi
+    run_as "msgsec $*" "$want" "" "$MSGSEC" "$@"
 }
 
 # lines FILE N: FILE has exactly N lines.
@@ -422,11 +359,9 @@ has "$err" "mandatory provider failinit did not load"
 # inline NAME: standard input to NAME.conf in the private directory, mode
 # 0600, @PROVIDER_DIR@ substituted; prints the path.
 inline() {
-    dst=$tmp/$1.conf
-    esc=$(printf '%s\n' "$MSGSEC_TEST_PROVIDER_DIR" | sed 's/[\\|&]/\\&/g')
-    sed -e "s|@PROVIDER_DIR@|$esc|g" >"$dst" || exit 1
-    chmod 600 "$dst"
-    printf '%s\n' "$dst"
+    cat >"$tmp/$1.in"
+    subst "$tmp/$1.in" "$tmp/$1.conf" PROVIDER_DIR="$MSGSEC_TEST_PROVIDER_DIR"
+    printf '%s\n' "$tmp/$1.conf"
 }
 
 # seal_client left to auto: an optional section naming a key-management
@@ -602,5 +537,4 @@ has "$err" "missing command"
 run 2 akma nosuch
 has "$err" "unknown command 'nosuch'"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

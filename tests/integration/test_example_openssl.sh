@@ -10,6 +10,9 @@
 #
 # Environment (set by `make check`): MSGSEC_TEST_BUILDDIR.
 
+# Conditions of check are single-quoted and evaluated there.
+# shellcheck disable=SC2016
+
 set -u
 
 : "${MSGSEC_TEST_BUILDDIR:?set by make check}"
@@ -26,134 +29,30 @@ UNKNOWN_AKID=0.00000000000000000000000000000000000000000000000000000000000000ff@
 K_AF=23bef238a002c758f42845fe1422dde4a9f287016074128f5c5101bcb28b9adb
 WRONG_K_AF=f0e0d0c0b0a09080706050403020100f0e0d0c0b0a09080706050403020100ff
 
+SVC=msgin5g
+
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_init example-openssl
+secrets="$K_AF $WRONG_K_AF $KAUSF"
+
 if [ ! -x "$MSGSEC" ] || [ ! -x "$AANF" ] || [ ! -x "$SERVER" ] ||
     [ ! -f "$PROVIDER_DIR/akma.la" ] || ! command -v openssl >/dev/null 2>&1; then
-    echo "FAIL: msgsec, msgsec-aanf, openssl-psk-server, the akma module or openssl(1) missing"
-    echo "0 passed, 1 failed"
-    exit 1
+    abort "msgsec, msgsec-aanf, openssl-psk-server, the akma module or openssl(1) missing"
 fi
 
-umask 077
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/msgsec-example-openssl.XXXXXX") || exit 1
-# Every process started is killed by its PID, whatever happens.
-pids=
-cleanup() {
-    for p in $pids; do
-        kill "$p" 2>/dev/null
-    done
-    for p in $pids; do
-        wait "$p" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-passed=0
-failed=0
-last=
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok - $1"
-}
-
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
+# A failing check shows every output so far.
+details() {
     echo "  command: $last"
     for f in "$tmp"/*.out "$tmp"/*.err; do
         [ -f "$f" ] && sed "s|^|  $(basename "$f"): |" "$f"
     done
 }
 
-has() {
-    if grep -q -F -e "$2" "$1"; then
-        ok "$(basename "$1") has: $2"
-    else
-        bad "$(basename "$1") lacks: $2"
-    fi
-}
-
-lacks() {
-    if grep -q -F -e "$2" "$1"; then
-        bad "$(basename "$1") should not have: $2"
-    else
-        ok "$(basename "$1") has no: $2"
-    fi
-}
-
-# forget PID: a process waited for leaves the cleanup list (its PID may be
-# reused).
-forget() {
-    rest=
-    for p in $pids; do
-        [ "$p" = "$1" ] || rest="$rest $p"
-    done
-    pids=$rest
-}
-
-# wait_for FILE TEXT: waits (up to 10 s) until FILE has TEXT.
-wait_for() {
-    i=0
-    while [ $i -lt 200 ]; do
-        grep -q -F -e "$2" "$1" 2>/dev/null && break
-        sleep 0.05
-        i=$((i + 1))
-    done
-    has "$1" "$2"
-}
-
-# port_of FILE: the port of the "listening on 127.0.0.1:PORT" line
-# (waits up to 10 s).
-port_of() {
-    i=0
-    while [ $i -lt 200 ]; do
-        p=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$1")
-        [ -n "$p" ] && break
-        sleep 0.05
-        i=$((i + 1))
-    done
-    printf '%s' "$p"
-}
-
-# client NAME KEY IDENTITY LINE: openssl s_client sends LINE and stays
-# until the answer came or 10 s passed; output in $tmp/NAME.out.
-client() {
-    last="openssl s_client -tls1_3 -psk <key> -psk_identity $3"
-    mkfifo "$tmp/$1.fifo"
-    openssl s_client -tls1_3 -psk "$2" -psk_identity "$3" \
-        -connect "127.0.0.1:$sport" -quiet -no_ign_eof \
-        <"$tmp/$1.fifo" >"$tmp/$1.out" 2>"$tmp/$1.err" &
-    cpid=$!
-    pids="$pids $cpid"
-    exec 5>"$tmp/$1.fifo"
-    (
-        trap '' PIPE
-        printf '%s\n' "$4" >&5
-    ) 2>/dev/null
-    i=0
-    while [ $i -lt 200 ] && kill -0 "$cpid" 2>/dev/null &&
-        ! grep -q -F -e ": $4" "$tmp/$1.out"; do
-        sleep 0.05
-        i=$((i + 1))
-    done
-    exec 5>&-
-    wait "$cpid"
-    crc=$?
-    forget "$cpid"
-}
-
 # ---------------------------------------------------------- the AAnF
 
-"$AANF" --listen 127.0.0.1:0 >"$tmp/aanf.out" 2>"$tmp/aanf.err" &
-pids="$pids $!"
-aport=$(port_of "$tmp/aanf.out")
-last="msgsec akma register --aanf http://127.0.0.1:$aport ..."
-akid=$("$MSGSEC" akma register --aanf "http://127.0.0.1:$aport" \
-    --kausf "$KAUSF" --supi "$SUPI" --rid 0 --mcc 001 --mnc 01 \
-    2>"$tmp/register.err")
-if [ "$akid" = "$AKID" ]; then ok "UE registered: $akid"; else bad "register printed '$akid'"; fi
+aanf_start aanf 0 || finish
+register "$SUPI" "$KAUSF" "$AKID"
 
 cat >"$tmp/policy.conf" <<CONF
 [core]
@@ -164,79 +63,56 @@ support  = mandatory
 af_fqdn  = msgin5g.example.com
 aanf_uri = http://127.0.0.1:$aport
 
-[service.msgin5g]
+[service.$SVC]
 use = akma
 CONF
 
 # -------------------------------------------------------- the server
 
-last="openssl-psk-server -c policy.conf --service msgin5g --listen 127.0.0.1:0"
-"$SERVER" -c "$tmp/policy.conf" --service msgin5g --listen 127.0.0.1:0 \
-    >"$tmp/server.out" 2>"$tmp/server.err" &
-spid=$!
-pids="$pids $spid"
-sport=$(port_of "$tmp/server.out")
-if [ -n "$sport" ]; then ok "server listens on $sport"; else bad "server did not start"; exit 1; fi
+listener server "openssl-psk-server" "$SERVER" -c "$tmp/policy.conf" \
+    --service "$SVC" --listen 127.0.0.1:0 || finish
+spid=$bgpid
+sport=$port
 
 # K_AF from the AAnF: the handshake waits for the look-up.
-client first "$K_AF" "3GPP-AKMA$AKID" "hello"
-has "$tmp/first.out" "akma $AKID: hello"
+tls_ok first "akma $AKID" psk_s_client "$sport" \
+    "3GPP-AKMA$AKID" "$K_AF" -tls1_3
 wait_for "$tmp/server.err" "scheme=akma identity=$AKID supi=$SUPI expiry="
 # From the cache: no second request.
-client second "$K_AF" "3GPP-AKMA$AKID" "again"
-has "$tmp/second.out" "akma $AKID: again"
-n=$(grep -c "retrieve-applicationkey -> 200" "$tmp/aanf.err")
-if [ "$n" -eq 1 ]; then ok "one AAnF retrieve for two handshakes"; else bad "$n AAnF retrieves"; fi
+tls_ok second "akma $AKID" psk_s_client "$sport" \
+    "3GPP-AKMA$AKID" "$K_AF" -tls1_3
+check "one AAnF retrieve for two handshakes" \
+    '[ "$(retrieves "$aanf_log" "$AKID")" -eq 1 ] &&
+    [ "$(grep -c "retrieve-applicationkey -> 200" "$aanf_log")" -eq 1 ]'
 
 # A wrong K_AF: OpenSSL's binder check fails.
-client wrong "$WRONG_K_AF" "3GPP-AKMA$AKID" "wrong"
-if [ "$crc" -ne 0 ]; then ok "s_client with a wrong K_AF fails"; else bad "s_client with a wrong K_AF succeeded"; fi
-lacks "$tmp/wrong.out" "akma "
+tls_fails "s_client with a wrong K_AF" "akma " \
+    psk_s_client "$sport" "3GPP-AKMA$AKID" "$WRONG_K_AF" -tls1_3
 wait_for "$tmp/server.err" "binder does not verify"
 
 # An A-KID the AAnF does not know: unknown_psk_identity.
-client unknown "$K_AF" "3GPP-AKMA$UNKNOWN_AKID" "unknown"
-if [ "$crc" -ne 0 ]; then ok "s_client with an unknown A-KID fails"; else bad "s_client with an unknown A-KID succeeded"; fi
-has "$tmp/unknown.err" "unknown psk identity"
+tls_fails "s_client with an unknown A-KID" "akma " \
+    psk_s_client "$sport" "3GPP-AKMA$UNKNOWN_AKID" "$K_AF" -tls1_3
+has "$err" "unknown psk identity"
 wait_for "$tmp/server.err" "MSGSEC_ERR_KEY_UNAVAILABLE: provider akma: A-KID $UNKNOWN_AKID"
 
 # An identity no provider claims.
-client other "$K_AF" "someone-else" "other"
-if [ "$crc" -ne 0 ]; then ok "s_client with a foreign identity fails"; else bad "s_client with a foreign identity succeeded"; fi
+tls_fails "s_client with a foreign identity" "akma " \
+    psk_s_client "$sport" "someone-else" "$K_AF" -tls1_3
 wait_for "$tmp/server.err" "MSGSEC_ERR_UNCLAIMED"
 
 # A client without PSK.
-last="openssl s_client -tls1_3 (no PSK)"
-if printf 'x\n' | openssl s_client -tls1_3 -connect "127.0.0.1:$sport" \
-    -quiet >"$tmp/nopsk.out" 2>"$tmp/nopsk.err"; then
-    bad "s_client without PSK succeeded"
-else
-    ok "s_client without PSK fails"
-fi
+tls_fails "openssl s_client -tls1_3 (no PSK)" "akma " \
+    openssl s_client -tls1_3 -connect "127.0.0.1:$sport" -quiet
 wait_for "$tmp/server.err" "the client offered no PSK"
 
 # The server goes on.
-client last "$K_AF" "3GPP-AKMA$AKID" "still there"
-has "$tmp/last.out" "akma $AKID: still there"
+tls_ok last "akma $AKID" psk_s_client "$sport" \
+    "3GPP-AKMA$AKID" "$K_AF" -tls1_3
 
 # No key material anywhere.
-for k in "$K_AF" "$WRONG_K_AF" "$KAUSF"; do
-    if grep -q -i -F -e "$k" "$tmp"/*.out "$tmp"/*.err; then
-        bad "key material in an output"
-    else
-        ok "no key material ${k%"${k#????????}"}... in the outputs"
-    fi
-done
-if grep -q -e "Sanitizer" -e "runtime error:" "$tmp"/*.err; then
-    bad "sanitizer report"
-fi
+no_secrets 3 "keys (K_AF, a wrong K_AF, K_AUSF)"
 
-last="kill -TERM openssl-psk-server"
-kill -TERM "$spid"
-wait "$spid"
-rc=$?
-forget "$spid"
-if [ "$rc" -eq 0 ]; then ok "server exits 0 on SIGTERM"; else bad "server exit $rc on SIGTERM"; fi
+stop "$spid" "openssl-psk-server"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -17,6 +17,13 @@
 #    cached ones go on, later ones succeed once it is back); SIGHUP with a
 #    changed policy (new connections follow it, an existing one keeps
 #    working); SIGTERM exits 0.
+# 3. On a server with message framing: each answer is one message ending
+#    with LF (the typed lines of `msgsec connect` are taken without theirs).
+# 4. On a third server (handshake timeout 1 s, at most 2 stored messages,
+#    1 per UE): a client stalled in its handshake and one authenticated but
+#    never registered are closed and logged, a registered one is not;
+#    messages over a storage cap fail with STORAGE_FULL, delivering stored
+#    ones frees room.
 #
 # Environment (set by `make check`): MSGSEC_TEST_BUILDDIR (the build
 # tree). Needs openssl(1), perl and valgrind (scripts/bootstrap.sh installs
@@ -163,6 +170,9 @@ check "bob got the three messages typed in s_client, the last after the reload" 
     'grep -q "typed in s_client" "$tmp/bob-s.out" && grep -q "still here" "$tmp/bob-s.out" &&
      grep -q "after the reload" "$tmp/bob-s.out" && [ "$s_received" -eq 3 ]'
 wait_for "$SC" '"msgId":"s5"'
+last="s_client output"
+check "stream framing: every line the server sent ends with LF" \
+    '[ "$(tail -c 1 "$SC" | od -An -c | tr -d " ")" = "\\n" ]'
 ini_set "$tmp/server.conf" "service.$SVC" use "akma, seal-tlspsk"
 kill -HUP "$mpid"
 wait_for "$S2LOG" "event=reload outcome=ok core=3"
@@ -196,6 +206,90 @@ wait_for "$S2LOG" "event=expired"
 act "a message to an unknown destination"
 ue_run alice-u 5 "$tmp/alice.conf" "$ID_ALICE" --send "ue:nobody@$DOM:hello"
 has "$tmp/alice-u.out" "UNKNOWN_DESTINATION"
+
+# ------------------- 3. a server with message framing: LF-ended lines
+s2pid=$mpid
+s2port=$mport
+cp "$tmp/server.conf" "$tmp/server-m.conf"
+cp "$tmp/alice.conf" "$tmp/alice-m.conf"
+ini_set "$tmp/server-m.conf" "service.$SVC" framing message
+ini_set "$tmp/alice-m.conf" "service.$SVC" framing message
+server_up server-m "$tmp/server-m.conf" || finish
+act "message framing: every MSGRESP is one message ending with LF"
+# msgsec connect sends each typed line as one message (without its LF,
+# which message framing lets the server leave out) and prints each
+# message received with a newline after it: a message that ends with LF
+# shows as its line and an empty one.
+last="msgsec connect (message framing)"
+printf '%s\n' '{"type":"REG","msgId":"f1","ueServiceId":"'"$ID_ALICE"'"}' \
+    '{"type":"DEREG","msgId":"f2"}' |
+    "$MSGSEC" connect -c "$tmp/alice-m.conf" --service "$SVC" \
+        --connect "127.0.0.1:$mport" >"$tmp/mf.out" 2>"$tmp/mf.err"
+rc=$?
+check "msgsec connect exits 0" '[ "$rc" -eq 0 ]'
+check "two answers, each message ended by LF" \
+    '[ "$(wc -l <"$tmp/mf.out")" -eq 4 ] && [ -z "$(sed -n 2p "$tmp/mf.out")" ] &&
+     [ -z "$(sed -n 4p "$tmp/mf.out")" ] &&
+     grep -q "\"msgId\":\"f1\",\"status\":\"REG_SUCCESS\"" "$tmp/mf.out" &&
+     grep -q "\"msgId\":\"f2\",\"status\":\"DEREG_SUCCESS\"" "$tmp/mf.out"'
+clean "$tmp/mf.out" "$tmp/mf.err"
+stop "$mpid" "msgin5g-server (message framing)"
+clean "$tmp/server-m.err"
+
+# ------------------- 4. a third server: handshake timeout, storage caps
+server_up server3 "$tmp/server.conf" --handshake-timeout 1 --max-stored 2 \
+    --max-stored-per-ue 1 || finish
+S3LOG=$tmp/server3.err
+
+act "a client that stalls in its handshake is closed by the handshake timeout"
+raw stall3 'alarm 8; print $s "\x16\x03\x01\x00\xc8\x01"; my ($b, $n);
+    while ($n = sysread($s, $b, 4096)) {} print defined $n ? "eof\n" : "error\n";'
+check "the server closed the stalled connection (end of stream)" \
+    '[ "$rc" -eq 0 ] && grep -q "^eof" "$tmp/stall3.out"'
+has "$S3LOG" "reason=handshake-timeout detail=not authenticated within 1 s"
+
+act "authenticated but never registered: closed by the handshake timeout"
+fifo_open s_noreg 5 openssl s_client -tls1_3 -psk "$kaf_alice" \
+    -psk_identity "3GPP-AKMA$AKID_ALICE" -connect "127.0.0.1:$mport" \
+    -quiet -no_ign_eof
+snr_pid=$bgpid
+wait_for "$S3LOG" "reason=handshake-timeout detail=authenticated but not registered within 1 s"
+check "the logged connection was authenticated as alice's A-KID" \
+    'grep "reason=handshake-timeout detail=authenticated" "$S3LOG" | grep -q "identity=$AKID_ALICE"'
+fifo_close s_noreg 5 "$snr_pid"
+
+act "a registered client is not cut by the handshake timeout"
+ue_run bob-t 0 "$tmp/bob.conf" "$ID_BOB" --wait-ms 2500
+has "$tmp/bob-t.out" "registered ue:$ID_BOB"
+check "exactly the two unregistered connections timed out" \
+    '[ "$(grep -c "reason=handshake-timeout" "$S3LOG")" -eq 2 ]'
+good carol-t "$tmp/carol.conf" "$ID_CAROL"
+good eve-t "$tmp/eve.conf" "$ID_EVE"
+
+act "storage caps: one message per offline UE, two in all"
+ue_run alice-f 5 "$tmp/alice.conf" "$ID_ALICE" --store \
+    --send "ue:$ID_BOB:first" --send "ue:$ID_BOB:second"
+check "the first is stored, the second refused" \
+    '[ "$s_stored" -eq 1 ] && [ "$s_failed" -eq 1 ]'
+has "$tmp/alice-f.out" "to ue:$ID_BOB status=DELY_FAILED cause=STORAGE_FULL"
+has "$S3LOG" "outcome=DELY_FAILED cause=STORAGE_FULL delivered=0 stored=0"
+ue_run alice-g 5 "$tmp/alice.conf" "$ID_ALICE" --store \
+    --send "ue:$ID_CAROL:third" --send "ue:$ID_EVE:fourth"
+check "carol's is stored (two in all), eve's refused by the total cap" \
+    '[ "$s_stored" -eq 1 ] && [ "$s_failed" -eq 1 ]'
+has "$tmp/alice-g.out" "to ue:$ID_EVE status=DELY_FAILED cause=STORAGE_FULL"
+ue_run bob-f 0 "$tmp/bob.conf" "$ID_BOB" --expect 1 --dereg
+has "$tmp/bob-f.out" "received from ue:$ID_ALICE: first"
+lacks "$tmp/bob-f.out" "second"
+ue_run alice-h 0 "$tmp/alice.conf" "$ID_ALICE" --store \
+    --send "ue:$ID_EVE:fifth"
+check "delivered messages free room: eve's is stored now" '[ "$s_stored" -eq 1 ]'
+alive
+stop "$mpid" "msgin5g-server (third)"
+has "$S3LOG" "event=shutdown"
+clean "$S3LOG"
+mpid=$s2pid
+mport=$s2port
 
 act "the AAnF disappears while clients connect"
 stop "$aanf_pid" "AAnF"

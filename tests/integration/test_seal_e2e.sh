@@ -101,54 +101,6 @@ policy() {
     chmod 600 "$tmp/$1.conf"
 }
 
-# conn WANT INPUT PORT POLICY [ARG...]: `msgsec connect -v` with INPUT
-# (printf format) on standard input; checks the exit status.
-conn() {
-    cw=$1
-    ci=$2
-    cport=$3
-    cpol=$4
-    shift 4
-    run_as "msgsec connect -v -c $(basename "$cpol") --connect 127.0.0.1:$cport $*" \
-        "$cw" "$ci" "$MSGSEC" connect -v -c "$cpol" --service "$SVC" \
-        --connect "127.0.0.1:$cport" "$@"
-}
-
-# tls_ok NAME EXPECT CMD [ARG...]: a standard TLS client sends one line
-# and must see the server's answer "EXPECT: the line", then exit 0 at the
-# end of its input.
-tls_ok() {
-    tn=$1
-    te=$2
-    shift 2
-    fifo_open "$tn" 5 "$@"
-    tp=$bgpid
-    feed 5 "from $tn"
-    wait_for "$tmp/$tn.out" "$te: from $tn"
-    fifo_close "$tn" 5 "$tp"
-}
-
-# tls_fails LABEL CMD [ARG...]: a standard TLS client whose handshake must
-# fail (status not 0, no answer); LABEL names it without its key.
-tls_fails() {
-    last=$1
-    shift
-    printf 'x\n' | "$@" >"$out" 2>"$err"
-    rc=$?
-    check "$last fails" '[ "$rc" -ne 0 ]'
-    lacks "$out" "seal-tlspsk "
-    clean "$out" "$err"
-}
-
-# server_failed FILE N0 TEXT: the server reported one more failed
-# connection than N0, and TEXT.
-server_failed() {
-    fwant=$(($2 + 1))
-    wait_count "$1" '^failed 127\.0\.0\.1:[0-9]*: ' "$fwant"
-    check "the server reported one more failure" '[ "$count" -eq "$fwant" ]'
-    wait_for "$1" "$3"
-}
-
 # ------------------------------------------------------ key management
 
 records=$tmp/km.records
@@ -190,160 +142,123 @@ km_token = $UE_TOKEN
 val_user_id = $2
 ${3:-}"
 }
-ue alice alice
-policy bob "support = mandatory
+ue_grant() { # ue_grant NAME SECRET [MORE-KEYS]: bob, token by the grant
+    policy "$1" "support = mandatory
 km_uri = http://127.0.0.1:$KU
 token_uri = http://127.0.0.1:$KU/oauth2/token
 client_id = $UE_CLIENT
-client_secret = $UE_SECRET
-val_user_id = bob"
+client_secret = $2
+val_user_id = bob
+${3:-}"
+}
+ue alice alice
+ue_grant bob "$UE_SECRET"
 for u in carol dan erin fay gus mallory; do
     ue "$u" "$u"
 done
 ue alice12 alice "tls12 = only"
-policy bob12 "support = mandatory
-km_uri = http://127.0.0.1:$KU
-token_uri = http://127.0.0.1:$KU/oauth2/token
-client_id = $UE_CLIENT
-client_secret = $UE_SECRET
-val_user_id = bob
-tls12 = only"
-policy badsecret "support = mandatory
-km_uri = http://127.0.0.1:$KU
-token_uri = http://127.0.0.1:$KU/oauth2/token
-client_id = $UE_CLIENT
-client_secret = not-the-secret
-val_user_id = bob"
+ue_grant bob12 "$UE_SECRET" "tls12 = only"
+ue_grant badsecret not-the-secret
 secrets="$secrets not-the-secret"
+
+# Server policies: key management at KM-PORT with the server's token.
+srv() { # srv NAME KM-PORT [MORE-KEYS]
+    policy "$1" "support = mandatory
+km_uri = http://127.0.0.1:$2
+km_token = $SRV_TOKEN
+${3:-}"
+}
 
 # ----------------------------------------------- TLS 1.3: msgsec connect
 
-policy srv13 "support = mandatory
-km_uri = http://127.0.0.1:$KS
-km_token = $SRV_TOKEN
-km_timeout_ms = $KM_TIMEOUT_MS"
+srv srv13 "$KS" "km_timeout_ms = $KM_TIMEOUT_MS"
 serve_start srv13 "$tmp/srv13.conf" "$SVC" -v
 sp=$spid
 S=$sport
 sout=$tmp/srv13.out
 
-conn 0 "hello\nsecond line" "$S" "$tmp/alice.conf"
-same "$out" "seal-tlspsk alice: hello\nseal-tlspsk alice: second line\n"
-has "$err" "established scheme=seal-tlspsk"
-lacks "$err" "failed"
-wait_for "$sout" "scheme=seal-tlspsk identity=alice expiry="
+served "seal-tlspsk alice" "hello\nsecond line" "$S" "$tmp/alice.conf"
 established "$sout" "scheme=seal-tlspsk identity=alice" "the VAL user alice"
 has "$kulog" "/ss-kir/v1/key-records"
 has "$tmp/km-srv.err" "/ss-kir/v1/key-records"
 
 # bob's token comes from the token endpoint (client credentials).
-conn 0 "from bob\n" "$S" "$tmp/bob.conf"
-same "$out" "seal-tlspsk bob: from bob\n"
-wait_for "$sout" "scheme=seal-tlspsk identity=bob expiry="
+served "seal-tlspsk bob" "from bob" "$S" "$tmp/bob.conf"
+established "$sout" "scheme=seal-tlspsk identity=bob" "the VAL user bob"
 has "$kulog" "/oauth2/token -> 200"
 
 # The server's cache: alice again makes no second request to its key
 # management.
 n0=$(grep -c '/ss-kir/v1/key-records' "$tmp/km-srv.err")
-conn 0 "again\n" "$S" "$tmp/alice.conf"
-same "$out" "seal-tlspsk alice: again\n"
+served "seal-tlspsk alice" again "$S" "$tmp/alice.conf"
 check "no second key-management request of the server for alice" \
     '[ "$(grep -c "/ss-kir/v1/key-records" "$tmp/km-srv.err")" -eq "$n0" ]'
 
 # ---------------------------------- standard TLS clients, TLS 1.3 and 1.2
 
 if [ "$have_openssl" = yes ]; then
-    tls_ok s_client13 "seal-tlspsk alice" openssl s_client -tls1_3 \
-        -psk_identity "3GPP-SEAL:alice#1" -psk "$PSK_ALICE" \
-        -connect "127.0.0.1:$S" -quiet -no_ign_eof
+    tls_ok s_client13 "seal-tlspsk alice" psk_s_client "$S" "3GPP-SEAL:alice#1" \
+        "$PSK_ALICE" -tls1_3
     n0=$(failed_lines "$sout")
     tls_fails "openssl s_client -tls1_3 -psk <a wrong key> -psk_identity 3GPP-SEAL:alice#1" \
-        openssl s_client -tls1_3 -psk_identity "3GPP-SEAL:alice#1" \
-        -psk "$PSK_WRONG" -connect "127.0.0.1:$S" -quiet -no_ign_eof
+        "seal-tlspsk " psk_s_client "$S" "3GPP-SEAL:alice#1" \
+        "$PSK_WRONG" -tls1_3
     server_failed "$sout" "$n0" "MSGSEC_ERR_AUTH_FAILED: provider seal-tlspsk"
     # TLS 1.2 is off by default.
     n0=$(failed_lines "$sout")
     tls_fails "openssl s_client -tls1_2 (tls12 = no)" \
-        openssl s_client -tls1_2 -psk_identity "3GPP-SEAL:alice#1" \
-        -psk "$PSK_ALICE" -connect "127.0.0.1:$S" -quiet -no_ign_eof
-    wait_count "$sout" '^failed 127\.0\.0\.1:[0-9]*: ' $((n0 + 1))
-    check "the server reported the TLS 1.2 client as failed" \
-        '[ "$count" -eq $((n0 + 1)) ]'
+        "seal-tlspsk " psk_s_client "$S" "3GPP-SEAL:alice#1" \
+        "$PSK_ALICE" -tls1_2
+    server_failed "$sout" "$n0"
 fi
 if [ "$have_gnutls" = yes ]; then
-    tls_ok gnutls13 "seal-tlspsk bob" gnutls-cli \
-        --pskusername "3GPP-SEAL:bob#2" --pskkey "$PSK_BOB" \
-        --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK' \
-        -p "$S" 127.0.0.1
+    tls_ok gnutls13 "seal-tlspsk bob" psk_gnutls "$S" "3GPP-SEAL:bob#2" \
+        "$PSK_BOB" 'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK'
     has "$tmp/gnutls13.out" "- PSK authentication. Connected as '3GPP-SEAL:bob#2'"
 fi
 
 # TLS 1.2 with the default suite ECDHE-PSK-CHACHA20-POLY1305.
-policy srv12 "support = mandatory
-km_uri = http://127.0.0.1:$KU
-km_token = $SRV_TOKEN
-tls12 = yes"
+srv srv12 "$KU" "tls12 = yes"
 serve_start srv12 "$tmp/srv12.conf" "$SVC" -v
 s12=$spid
 S12=$sport
-conn 0 "over TLS 1.2\n" "$S12" "$tmp/alice12.conf"
-same "$out" "seal-tlspsk alice: over TLS 1.2\n"
-has "$err" "established scheme=seal-tlspsk"
-wait_for "$tmp/srv12.out" "scheme=seal-tlspsk identity=alice expiry="
-conn 0 "token from the endpoint\n" "$S12" "$tmp/bob12.conf"
-same "$out" "seal-tlspsk bob: token from the endpoint\n"
-conn 0 "TLS 1.3 too\n" "$S12" "$tmp/alice.conf"
-same "$out" "seal-tlspsk alice: TLS 1.3 too\n"
+served "seal-tlspsk alice" "over TLS 1.2" "$S12" "$tmp/alice12.conf"
+established "$tmp/srv12.out" "scheme=seal-tlspsk identity=alice" \
+    "alice over TLS 1.2"
+served "seal-tlspsk bob" "token from the endpoint" "$S12" "$tmp/bob12.conf"
+served "seal-tlspsk alice" "TLS 1.3 too" "$S12" "$tmp/alice.conf"
 if [ "$have_openssl" = yes ]; then
-    tls_ok s_client12 "seal-tlspsk alice" openssl s_client -tls1_2 \
-        -cipher ECDHE-PSK-CHACHA20-POLY1305 \
-        -psk_identity "3GPP-SEAL:alice#1" -psk "$PSK_ALICE" \
-        -connect "127.0.0.1:$S12" -quiet -no_ign_eof
-    tls_ok s_client12b "seal-tlspsk bob" openssl s_client -tls1_2 \
-        -cipher ECDHE-PSK-CHACHA20-POLY1305 \
-        -psk_identity "3GPP-SEAL:bob#2" -psk "$PSK_BOB" \
-        -connect "127.0.0.1:$S12" -quiet -no_ign_eof
+    tls_ok s_client12 "seal-tlspsk alice" psk_s_client "$S12" "3GPP-SEAL:alice#1" \
+        "$PSK_ALICE" -tls1_2 -cipher ECDHE-PSK-CHACHA20-POLY1305
+    tls_ok s_client12b "seal-tlspsk bob" psk_s_client "$S12" "3GPP-SEAL:bob#2" \
+        "$PSK_BOB" -tls1_2 -cipher ECDHE-PSK-CHACHA20-POLY1305
 fi
 stop "$s12" "server srv12"
 
 # gnutls-cli 3.7 fails on TLS 1.2 ECDHE-PSK: plain PSK for it, which the
 # server must allow (allow_psk_ke) with a plain PSK suite.
-policy srv12p "support = mandatory
-km_uri = http://127.0.0.1:$KU
-km_token = $SRV_TOKEN
-tls12 = yes
+srv srv12p "$KU" "tls12 = yes
 tls12_cipher = PSK-AES128-GCM-SHA256
 allow_psk_ke = yes"
 serve_start srv12p "$tmp/srv12p.conf" "$SVC" -v
 s12p=$spid
 if [ "$have_gnutls" = yes ]; then
-    tls_ok gnutls12 "seal-tlspsk alice" gnutls-cli \
-        --pskusername "3GPP-SEAL:alice#1" --pskkey "$PSK_ALICE" \
-        --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK' \
-        -p "$sport" 127.0.0.1
+    tls_ok gnutls12 "seal-tlspsk alice" psk_gnutls "$sport" \
+        "3GPP-SEAL:alice#1" "$PSK_ALICE" 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK'
     has "$tmp/gnutls12.out" "- Description: (TLS1.2"
 fi
 if [ "$have_openssl" = yes ]; then
-    tls_ok s_client12p "seal-tlspsk bob" openssl s_client -tls1_2 \
-        -cipher PSK-AES128-GCM-SHA256 \
-        -psk_identity "3GPP-SEAL:bob#2" -psk "$PSK_BOB" \
-        -connect "127.0.0.1:$sport" -quiet -no_ign_eof
+    tls_ok s_client12p "seal-tlspsk bob" psk_s_client "$sport" "3GPP-SEAL:bob#2" \
+        "$PSK_BOB" -tls1_2 -cipher PSK-AES128-GCM-SHA256
 fi
 stop "$s12p" "server srv12p"
 clean "$tmp/srv12.out" "$tmp/srv12.err" "$tmp/srv12p.out" "$tmp/srv12p.err"
 
 # ------------------------------------- AKMA and SEAL side by side, one port
 
-listener aanf "AAnF" "$AANF" --listen 127.0.0.1:0
-apid=$bgpid
-A=$port
-last="msgsec akma register --aanf http://127.0.0.1:$A --kausf ... --supi $SUPI"
-"$MSGSEC" akma register --aanf "http://127.0.0.1:$A" --kausf "$KAUSF" \
-    --supi "$SUPI" --rid 0 --mcc 001 --mnc 01 >"$out" 2>"$err"
-rc=$?
-akid=$(cat "$out")
-check "register the AKMA UE: exit 0, an A-KID" '[ "$rc" -eq 0 ] && [ -n "$akid" ]'
-clean "$out" "$err"
+aanf_start aanf 0
+A=$aport
+register "$SUPI" "$KAUSF"
 subst "$MSGSEC_TEST_DATA/akma/ue.conf" "$tmp/akma-ue.conf" \
     PROVIDER_DIR="$AKMA_DIR" KAUSF="$KAUSF" SUPI="$SUPI"
 # The server: akma from provider_dir, seal-tlspsk by path; SEAL TLS-PSK
@@ -358,21 +273,17 @@ serve_start both "$tmp/both.conf" "$SVC" -v
 sb=$spid
 SB=$sport
 bout=$tmp/both.out
-conn 0 "from akma\n" "$SB" "$tmp/akma-ue.conf"
-same "$out" "akma $akid: from akma\n"
-conn 0 "from seal\n" "$SB" "$tmp/alice.conf"
-same "$out" "seal-tlspsk alice: from seal\n"
-conn 0 "akma again\n" "$SB" "$tmp/akma-ue.conf"
-same "$out" "akma $akid: akma again\n"
+served "akma $akid" "from akma" "$SB" "$tmp/akma-ue.conf"
+served "seal-tlspsk alice" "from seal" "$SB" "$tmp/alice.conf"
+served "akma $akid" "akma again" "$SB" "$tmp/akma-ue.conf"
 wait_for "$bout" "scheme=akma identity=$akid supi=$SUPI expiry="
 wait_for "$bout" "scheme=seal-tlspsk identity=alice expiry="
 check "two AKMA and one SEAL session, each claimed by its provider" \
     '[ "$(grep -c "^established .* scheme=akma identity=$akid " "$bout")" -eq 2 ] &&
     [ "$(grep -c "^established .* scheme=seal-tlspsk identity=alice " "$bout")" -eq 1 ]'
 if [ "$have_openssl" = yes ]; then
-    tls_ok s_client-both "seal-tlspsk bob" openssl s_client -tls1_3 \
-        -psk_identity "3GPP-SEAL:bob#2" -psk "$PSK_BOB" \
-        -connect "127.0.0.1:$SB" -quiet -no_ign_eof
+    tls_ok s_client-both "seal-tlspsk bob" psk_s_client "$SB" "3GPP-SEAL:bob#2" \
+        "$PSK_BOB" -tls1_3
 fi
 lacks "$bout" "failed"
 
@@ -403,8 +314,7 @@ clean "$bout" "$tmp/both.err" "$tmp/aanf.err"
 # What the server says of a UE that failed on its side and left.
 LEFT="MSGSEC_ERR_PEER_REJECTED: the peer closed the connection during the handshake"
 good() {
-    conn 0 "still served\n" "$S" "$tmp/alice.conf"
-    same "$out" "seal-tlspsk alice: still served\n"
+    served "seal-tlspsk alice" "still served" "$S" "$tmp/alice.conf"
 }
 
 # Key management down.
@@ -420,14 +330,12 @@ good
 # is answered while the look-up is pending: it holds up no other session.
 if km_start slow "$KS" "$records" --delay-ms "$SLOW_MS"; then
     kslow=$bgpid
-    fifo_open good-slow 6 "$MSGSEC" connect -v -c "$tmp/alice.conf" \
-        --service "$SVC" --connect "127.0.0.1:$S"
+    conn_open good-slow 6 "$S" "$tmp/alice.conf"
     gp=$bgpid
     feed 6 "first"
     wait_for "$tmp/good-slow.out" "seal-tlspsk alice: first"
     n0=$(failed_lines "$sout")
-    fifo_open slow-ue 7 "$MSGSEC" connect -v -c "$tmp/erin.conf" \
-        --service "$SVC" --connect "127.0.0.1:$S"
+    conn_open slow-ue 7 "$S" "$tmp/erin.conf"
     bp=$bgpid
     feed 7 "x"
     feed 6 "while pending"
@@ -479,8 +387,8 @@ if km_start again "$KS" "$records"; then
     if [ "$have_openssl" = yes ]; then
         n0=$(failed_lines "$sout")
         tls_fails "openssl s_client -psk <carol's expired key> -psk_identity 3GPP-SEAL:carol#1" \
-            openssl s_client -tls1_3 -psk_identity "3GPP-SEAL:carol#1" \
-            -psk "$PSK_CAROL" -connect "127.0.0.1:$S" -quiet -no_ign_eof
+            "seal-tlspsk " psk_s_client "$S" "3GPP-SEAL:carol#1" \
+            "$PSK_CAROL" -tls1_3
         server_failed "$sout" "$n0" "MSGSEC_ERR_KEY_EXPIRED: provider seal-tlspsk"
     fi
     good
@@ -490,8 +398,8 @@ if km_start again "$KS" "$records"; then
     if [ "$have_openssl" = yes ]; then
         n0=$(failed_lines "$sout")
         tls_fails "openssl s_client -psk <key> -psk_identity 3GPP-SEAL:mallory#1" \
-            openssl s_client -tls1_3 -psk_identity "3GPP-SEAL:mallory#1" \
-            -psk "$PSK_ALICE" -connect "127.0.0.1:$S" -quiet -no_ign_eof
+            "seal-tlspsk " psk_s_client "$S" "3GPP-SEAL:mallory#1" \
+            "$PSK_ALICE" -tls1_3
         has "$err" "alert number 115"
         server_failed "$sout" "$n0" "MSGSEC_ERR_KEY_UNAVAILABLE: provider seal-tlspsk"
         good
@@ -517,8 +425,7 @@ if km_start again "$KS" "$records"; then
 
     # Back to normal: the users whose look-ups failed get in now (failures
     # are not cached).
-    conn 0 "now\n" "$S" "$tmp/dan.conf"
-    same "$out" "seal-tlspsk dan: now\n"
+    served "seal-tlspsk dan" now "$S" "$tmp/dan.conf"
     stop "$kapid" "key management again"
 fi
 stop "$sp" "server srv13"
@@ -535,8 +442,7 @@ $3"
     policy "$1-ue" "support = mandatory
 $4"
     serve_start "$1" "$tmp/$1.conf" "$SVC" -v
-    conn 0 "via $1\n" "$sport" "$tmp/$1-ue.conf"
-    same "$out" "seal-tlspsk $2: via $1\n"
+    served "seal-tlspsk $2" "via $1" "$sport" "$tmp/$1-ue.conf"
     wait_for "$tmp/$1.out" "scheme=seal-tlspsk identity=$2"
 }
 

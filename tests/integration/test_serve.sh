@@ -235,25 +235,8 @@ dport=$port
 # look-ups, beyond their timeout, so every client passing shows that the
 # sessions waited side by side.
 n=12
-i=1
-cpids=
-while [ $i -le $n ]; do
-    printf 'msg %s\n' "$i" | "$MSGSEC" connect -c "$client" --service delayed \
-        --connect "127.0.0.1:$dport" --identity bob \
-        --timeout $((DELAY_MS * 8)) >"$tmp/c$i.out" 2>"$tmp/c$i.err" &
-    cpids="$cpids $!"
-    i=$((i + 1))
-done
-i=1
-for p in $cpids; do
-    wait "$p"
-    got=$?
-    last="concurrent client $i"
-    if [ "$got" -eq 0 ]; then ok "$last: exit 0"; else bad "$last: exit $got"; cat "$tmp/c$i.err"; fi
-    same "$tmp/c$i.out" "testpsk2 bob: msg $i\n"
-    clean "$tmp/c$i.out" "$tmp/c$i.err"
-    i=$((i + 1))
-done
+many $n msg "testpsk2 bob" "$MSGSEC" connect -c "$client" --service delayed \
+    --connect "127.0.0.1:$dport" --identity bob --timeout $((DELAY_MS * 8))
 wait_for "$tmp/delayed.out" "scheme=testpsk2 identity=bob"
 cnt=$(grep -c 'scheme=testpsk2 identity=bob$' "$tmp/delayed.out")
 if [ "$cnt" -eq $n ]; then ok "server established $n sessions"; else bad "server established $cnt sessions, expected $n"; fi
@@ -290,24 +273,8 @@ stop "$spid" "server delayed-implicit"
 # --max-conns 2: five clients at once; the others wait in the listen queue.
 start limited "$server" delayed --max-conns 2
 lp=$spid
-cpids=
-i=1
-while [ $i -le 5 ]; do
-    printf 'q%s\n' "$i" | "$MSGSEC" connect -c "$client" --service delayed \
-        --connect "127.0.0.1:$port" --timeout 20000 \
-        >"$tmp/l$i.out" 2>"$tmp/l$i.err" &
-    cpids="$cpids $!"
-    i=$((i + 1))
-done
-i=1
-for p in $cpids; do
-    wait "$p"
-    got=$?
-    last="client $i of 5 with --max-conns 2"
-    if [ "$got" -eq 0 ]; then ok "$last: exit 0"; else bad "$last: exit $got"; fi
-    same "$tmp/l$i.out" "testpsk2 alice: q$i\n"
-    i=$((i + 1))
-done
+many 5 max-conns-2 "testpsk2 alice" "$MSGSEC" connect -c "$client" \
+    --service delayed --connect "127.0.0.1:$port" --timeout 20000
 stop "$lp" "server limited"
 
 # ------------------------------------------------------------------ null

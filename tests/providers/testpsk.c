@@ -147,17 +147,6 @@ static const char *const tpsk_keys[] = {
 
 /* -------------------------------------------------------------- helpers */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int printable(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -427,7 +416,8 @@ static int tpsk_init(const msgsec_upcalls *up, msgsec_pctx *pc, void **pdata)
         goto fail;
     }
     for (size_t i = 0; i < KEY_LEN; i++) {
-        int hi = hexval(secret[2 * i]), lo = hexval(secret[2 * i + 1]);
+        int hi = OPENSSL_hexchar2int((unsigned char)secret[2 * i]);
+        int lo = OPENSSL_hexchar2int((unsigned char)secret[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             up->set_detail(pc, "secret at %s: not a hex digit at position %zu",
                            up->config_where(pc, "secret"),

@@ -52,33 +52,7 @@ static emu emus[MAX_EMUS]; /* static: a failed test never leaves one running */
 static char tmpdir[256];
 static msgsec_http_client *http;
 
-/* Captured log of the cores (the provider logs from the HTTP worker). */
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char logbuf[65536];
-static size_t loglen;
-
-static void log_hook(void *user, int level, const char *line)
-{
-    (void)user;
-    (void)level;
-    pthread_mutex_lock(&log_mu);
-    size_t n = strlen(line);
-    if (loglen + n + 2 < sizeof(logbuf)) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = 0;
-    }
-    pthread_mutex_unlock(&log_mu);
-}
-
-static int log_has(const char *s)
-{
-    pthread_mutex_lock(&log_mu);
-    int r = strstr(logbuf, s) != NULL;
-    pthread_mutex_unlock(&log_mu);
-    return r;
-}
+#define log_has msgsec_test_log_has
 
 static const char *builddir(void)
 {
@@ -86,17 +60,11 @@ static const char *builddir(void)
     return bd ? bd : ".";
 }
 
-/* Starts the emulator with up to 4 extra arguments (NULL-terminated) in a
+/* Starts the emulator with up to 8 extra arguments (NULL-terminated) in a
  * free slot; its log (one line per request) goes to e->log. NULL when it
  * did not start. */
 static emu *emu_start(const char *first, ...)
 {
-    emu *e = NULL;
-    for (int i = 0; i < MAX_EMUS && !e; i++)
-        if (emus[i].pid == 0)
-            e = &emus[i];
-    if (!e)
-        return NULL;
     const char *args[9];
     int argc = 0;
     va_list ap;
@@ -105,34 +73,16 @@ static emu *emu_start(const char *first, ...)
         args[argc++] = a;
     va_end(ap);
     args[argc] = NULL;
-    static int seq;
-    char log[512];
-    snprintf(log, sizeof(log), "%s/aanf-%d.log", tmpdir, seq++);
-    return msgsec_test_aanf_start(e, log, args) == 0 ? e : NULL;
+    return msgsec_test_emu_start(emus, MAX_EMUS, tmpdir, "msgsec-aanf", args);
 }
 
-static void emu_stop(emu *e)
-{
-    if (!e)
-        return;
-    msgsec_test_aanf_stop(e);
-    unlink(e->log);
-}
+#define emu_stop msgsec_test_emu_stop
 
 /* Retrieve requests the emulator has served (Naanf and NEF). */
 static int emu_retrieves(const emu *e)
 {
-    FILE *f = fopen(e->log, "r");
-    if (!f)
-        return -1;
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof(line), f))
-        if (strstr(line, MSGSEC_AANF_PATH_RETRIEVE) ||
-            strstr(line, MSGSEC_NEF_PATH_RETRIEVE))
-            n++;
-    fclose(f);
-    return n;
+    return msgsec_test_count_lines(e->log, MSGSEC_AANF_PATH_RETRIEVE) +
+           msgsec_test_count_lines(e->log, MSGSEC_NEF_PATH_RETRIEVE);
 }
 
 static int hex2bin(const char *h, uint8_t *out, size_t n)
@@ -220,25 +170,7 @@ static const char *policy(const char *body)
     return text;
 }
 
-static msgsec_core *core_from(const char *text, int *rc_out, char *detail,
-                              size_t detail_len)
-{
-    const char *path = msgsec_test_write_policy(text);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-    msgsec_hooks h = {.size = sizeof(h),
-                      .log = log_hook,
-                      .log_level = MSGSEC_LOG_DEBUG};
-    msgsec_core *core = NULL;
-    char d[1024] = "";
-    int rc = msgsec_core_new(path, &h, 0, &core, d, sizeof(d));
-    if (rc_out)
-        *rc_out = rc;
-    if (detail)
-        snprintf(detail, detail_len, "%s", d);
-    else if (rc != 0)
-        fprintf(stderr, "core: %s: %s\n", msgsec_error_name(rc), d);
-    return core;
-}
+#define core_from msgsec_test_core_logged
 
 /* An AF core asking the AAnF at root; extra policy lines. */
 static msgsec_core *af_core(const char *root, const char *extra)
@@ -264,67 +196,16 @@ static msgsec_core *ue_core(const char *kausf_hex, const char *supi,
     return c;
 }
 
-typedef struct pair {
-    msgsec_session *c, *s;
-    int crc, src; /* first error of each side */
-} pair;
+typedef msgsec_test_pair pair;
 
 static int pair_new(pair *p, msgsec_core *ue, msgsec_core *af)
 {
-    memset(p, 0, sizeof(*p));
-    msgsec_session_config cfg = {.size = sizeof(cfg), .peer_name = FQDN};
-    int rc = msgsec_session_new(ue, SVC, MSGSEC_ROLE_CLIENT, &cfg, &p->c);
-    if (rc == 0)
-        rc = msgsec_session_new(af, SVC, MSGSEC_ROLE_SERVER, NULL, &p->s);
-    return rc;
+    return msgsec_test_pair_new(p, ue, af, SVC, FQDN);
 }
 
-static void pair_free(pair *p)
-{
-    msgsec_session_free(p->c);
-    msgsec_session_free(p->s);
-    p->c = p->s = NULL;
-}
-
-/* Moves queued bytes from one side to the other (also alerts from a
- * failed side). 1 when bytes moved. */
-static int move(msgsec_session *from, msgsec_session *to, int *to_rc)
-{
-    uint8_t buf[8192];
-    size_t n;
-    int moved = 0;
-    while ((n = msgsec_session_pull(from, buf, sizeof(buf))) > 0) {
-        moved = 1;
-        if (msgsec_session_state(to) == MSGSEC_STATE_FAILED)
-            continue;
-        int rc = msgsec_session_feed(to, buf, n);
-        if (rc < 0 && !*to_rc)
-            *to_rc = rc;
-    }
-    return moved;
-}
-
-/* Runs a pair until nothing moves; waits for pending look-ups. 0 when
- * both are established. */
-static int pump(pair *p)
-{
-    for (int round = 0; round < 200; round++) {
-        int moved = move(p->c, p->s, &p->src);
-        moved |= move(p->s, p->c, &p->crc);
-        if (msgsec_session_state(p->s) == MSGSEC_STATE_PENDING) {
-            int rc = msgsec_session_wait(p->s, 10000);
-            if (rc < 0 && !p->src)
-                p->src = rc;
-            moved = 1;
-        }
-        if (!moved)
-            break;
-    }
-    return msgsec_session_state(p->c) == MSGSEC_STATE_ESTABLISHED &&
-                   msgsec_session_state(p->s) == MSGSEC_STATE_ESTABLISHED
-               ? 0
-               : -1;
-}
+#define pair_free msgsec_test_pair_free
+#define move msgsec_test_shuttle
+#define pump msgsec_test_pair_run
 
 /* One message each way. */
 static void exchange(pair *p)
@@ -407,11 +288,7 @@ static msgsec_core *ue0_get(void)
 
 static int setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/msgsec-akma-XXXXXX",
-             base ? base : "/tmp");
-    if (!mkdtemp(tmpdir))
+    if (msgsec_test_mkdir(tmpdir, sizeof(tmpdir), "akma") != 0)
         return 1;
     msgsec_http_config hc = {.size = sizeof(hc)};
     char d[256];
@@ -431,8 +308,7 @@ static int teardown(void)
     for (int i = 0; i < MAX_EMUS; i++)
         emu_stop(&emus[i]);
     msgsec_http_client_free(http);
-    rmdir(tmpdir);
-    return 0;
+    return msgsec_test_rmdir(tmpdir) == 0 ? 0 : 1;
 }
 
 /* -------------------------------------------------- the cache alone */
@@ -701,20 +577,8 @@ static void kdf_hmac(const uint8_t *key, uint8_t fc, const uint8_t *p0,
     HMAC(EVP_sha256(), key, 32, s, n, out, &olen);
 }
 
-typedef struct outbuf {
-    uint8_t b[16384];
-    size_t n;
-} outbuf;
-
-static int ob_write(void *arg, const void *p, size_t n)
-{
-    outbuf *o = arg;
-    if (o->n + n > sizeof(o->b))
-        return MSGSEC_ERR_NOMEM;
-    memcpy(o->b + o->n, p, n);
-    o->n += n;
-    return 0;
-}
+typedef msgsec_test_wire outbuf;
+#define ob_write msgsec_test_wire_write
 
 static void test_plain_tls_client(void)
 {

@@ -269,6 +269,53 @@ static void test_build_round_trip(void)
     free(line);
 }
 
+/* Every line either side sends, whatever the framing, ends with one LF
+ * (message framing carries the same lines, one per message). */
+static void test_build_lf(void)
+{
+    static const int statuses[] = {
+        MSGSEC_M5G_REG_SUCCESS, MSGSEC_M5G_DEREG_SUCCESS,
+        MSGSEC_M5G_DELY_ACCEPTED, MSGSEC_M5G_DELY_STORED,
+        MSGSEC_M5G_DELY_FAILED, MSGSEC_M5G_REJECTED};
+    msgsec_m5g_msg m[5 + sizeof(statuses) / sizeof(statuses[0])];
+    size_t n = 0, len;
+
+    memset(m, 0, sizeof(m));
+    m[n].type = MSGSEC_M5G_REG;
+    m[n].msg_id = "1";
+    m[n++].ue_service_id = "ue1";
+    m[n].type = MSGSEC_M5G_DEREG;
+    m[n++].msg_id = "2";
+    m[n].type = MSGSEC_M5G_MSG;
+    m[n].msg_id = "3";
+    m[n].ori.type = m[n].dest.type = MSGSEC_M5G_ADDR_UE;
+    m[n].ori.addr = "ue1";
+    m[n++].dest.addr = "ue2";
+    m[n].type = MSGSEC_M5G_IMDN;
+    m[n].msg_id = "3";
+    m[n].ori.type = m[n].dest.type = MSGSEC_M5G_ADDR_UE;
+    m[n].ori.addr = "ue2";
+    m[n].dest.addr = "ue1";
+    m[n++].deliv_st = MSGSEC_M5G_REPT_DELY_SUCCESS;
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+        m[n].type = MSGSEC_M5G_MSGRESP;
+        m[n].msg_id = "4";
+        m[n].status = statuses[i];
+        if (statuses[i] == MSGSEC_M5G_DELY_FAILED)
+            m[n].failure_cause = "STORAGE_FULL";
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *line = msgsec_m5g_build(&m[i], &len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+        CU_ASSERT_TRUE(len >= 2);
+        CU_ASSERT_EQUAL(line[len - 1], '\n');
+        CU_ASSERT_PTR_NULL(memchr(line, '\n', len - 1));
+        CU_ASSERT_EQUAL(strlen(line), len);
+        free(line);
+    }
+}
+
 static void test_build_refused(void)
 {
     msgsec_m5g_msg m;
@@ -416,6 +463,7 @@ int main(void)
         {"bad lines: outcome, reason, msgId kept", test_parse_bad},
         {"identifier length limits", test_id_limits},
         {"built lines parse back", test_build_round_trip},
+        {"every built line ends with one LF", test_build_lf},
         {"incomplete or oversized messages are not built",
          test_build_refused},
         {"RFC 3339 date-times", test_time},

@@ -734,15 +734,9 @@ static int run_tool(char *const argv[], char *out, size_t cap)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Starts the emulator with up to 4 extra arguments (NULL-terminated). */
+/* Starts the emulator with up to 8 extra arguments (NULL-terminated). */
 static emu *emu_start(const char *first, ...)
 {
-    emu *e = NULL;
-    for (int i = 0; i < MAX_EMUS && !e; i++)
-        if (emus[i].pid == 0)
-            e = &emus[i];
-    if (!e)
-        return NULL;
     const char *args[9];
     int argc = 0;
     va_list ap;
@@ -751,32 +745,15 @@ static emu *emu_start(const char *first, ...)
         args[argc++] = a;
     va_end(ap);
     args[argc] = NULL;
-    char log[512];
-    snprintf(log, sizeof(log), "%s/aanf-%d.log", tmpdir, (int)(e - emus));
-    return msgsec_test_aanf_start(e, log, args) == 0 ? e : NULL;
+    return msgsec_test_emu_start(emus, MAX_EMUS, tmpdir, "msgsec-aanf", args);
 }
 
-static void emu_stop(emu *e)
-{
-    if (!e)
-        return;
-    msgsec_test_aanf_stop(e);
-    unlink(e->log);
-}
+#define emu_stop msgsec_test_emu_stop
 
 /* Retrieve requests the emulator has served (one log line each). */
 static int emu_retrieves(const emu *e)
 {
-    FILE *f = fopen(e->log, "r");
-    if (!f)
-        return -1;
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof(line), f))
-        if (strstr(line, "retrieve"))
-            n++;
-    fclose(f);
-    return n;
+    return msgsec_test_count_lines(e->log, "retrieve");
 }
 
 /* DOMAIN.md's UE registered at e by `msgsec akma register`, playing the
@@ -842,11 +819,7 @@ static void k_af_for(const uint8_t ua[5], uint8_t out[32])
 
 static int akma_setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/msgsec-pskapi-XXXXXX",
-             base ? base : "/tmp");
-    if (!mkdtemp(tmpdir))
+    if (msgsec_test_mkdir(tmpdir, sizeof(tmpdir), "pskapi") != 0)
         return 1;
     const char *path = msgsec_test_write_policy(policy);
     char detail[1024] = "";
@@ -865,8 +838,7 @@ static int akma_teardown(void)
     msgsec_core_free(core);
     for (int i = 0; i < MAX_EMUS; i++)
         emu_stop(&emus[i]);
-    rmdir(tmpdir);
-    return 0;
+    return msgsec_test_rmdir(tmpdir) == 0 ? 0 : 1;
 }
 
 static void test_akma_resolve(void)

@@ -19,6 +19,7 @@
 #include <openssl/hmac.h>
 
 #include <msgsec/seal.h>
+#include <msgsec/tlspsk.h>
 
 #include "testutil.h"
 
@@ -48,61 +49,20 @@ static char tmpdir[256];
 static const char *records_path;
 static msgsec_test_aanf *km; /* the well-behaved one */
 
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char logbuf[65536];
-static size_t loglen;
-
-static void log_hook(void *user, int level, const char *line)
-{
-    (void)user;
-    (void)level;
-    pthread_mutex_lock(&log_mu);
-    size_t n = strlen(line);
-    if (loglen + n + 2 < sizeof(logbuf)) {
-        memcpy(logbuf + loglen, line, n);
-        loglen += n;
-        logbuf[loglen++] = '\n';
-        logbuf[loglen] = 0;
-    }
-    pthread_mutex_unlock(&log_mu);
-}
-
-/* Starts msgsec-seal-km on the records with up to 4 extra arguments. */
+/* Starts msgsec-seal-km on the records with up to 2 extra arguments. */
 static msgsec_test_aanf *km_start(const char *a1, const char *a2)
 {
-    msgsec_test_aanf *e = NULL;
-    for (int i = 0; i < MAX_EMUS && !e; i++)
-        if (emus[i].pid == 0)
-            e = &emus[i];
-    if (!e)
-        return NULL;
     const char *args[] = {"--records", records_path, a1, a2, NULL};
-    static int seq;
-    char log[512];
-    snprintf(log, sizeof(log), "%s/km-%d.log", tmpdir, seq++);
-    return msgsec_test_seal_km_start(e, log, args) == 0 ? e : NULL;
+    return msgsec_test_emu_start(emus, MAX_EMUS, tmpdir, "msgsec-seal-km",
+                                 args);
 }
 
-static void km_stop(msgsec_test_aanf *e)
-{
-    if (e && e->pid) {
-        msgsec_test_aanf_stop(e);
-        unlink(e->log);
-    }
-}
+#define km_stop msgsec_test_emu_stop
 
 /* Lines of the emulator's log that contain s. */
 static int km_count(const msgsec_test_aanf *e, const char *s)
 {
-    FILE *f = fopen(e->log, "r");
-    if (!f)
-        return -1;
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, s) != NULL;
-    fclose(f);
-    return n;
+    return msgsec_test_count_lines(e->log, s);
 }
 
 /* A policy: one seal-tlspsk section with body, the service SVC. */
@@ -124,21 +84,7 @@ static const char *policy(const char *body, const char *svc_extra)
 static msgsec_core *make_core(const char *body, const char *svc_extra,
                               int *rc, char *detail, size_t cap)
 {
-    const char *path = msgsec_test_write_policy(policy(body, svc_extra));
-    msgsec_hooks h = {.size = sizeof(h),
-                      .log = log_hook,
-                      .log_level = MSGSEC_LOG_DEBUG};
-    msgsec_core *c = NULL;
-    char d[1024] = "";
-    int r = path ? msgsec_core_new(path, &h, 0, &c, d, sizeof(d))
-                 : MSGSEC_ERR_INTERNAL;
-    if (rc)
-        *rc = r;
-    if (detail)
-        snprintf(detail, cap, "%s", d);
-    else if (r != 0)
-        fprintf(stderr, "core: %s: %s\n", msgsec_error_name(r), d);
-    return c;
+    return msgsec_test_core_logged(policy(body, svc_extra), rc, detail, cap);
 }
 
 #define CORE(body) make_core(body, NULL, NULL, NULL, 0)
@@ -155,75 +101,28 @@ static const char *km_lines(const msgsec_test_aanf *e, const char *extra)
 }
 
 typedef struct run {
-    msgsec_session *c, *s;
-    int crc, src; /* first error of each side */
+    msgsec_test_pair p;
     char cd[1024], sd[1024];
 } run;
-
-/* Feeds what `from` queued to `to`; records to's first error. */
-static int shuttle(msgsec_session *from, msgsec_session *to, int *rc)
-{
-    uint8_t buf[8192];
-    size_t n;
-    int moved = 0;
-    while ((n = msgsec_session_pull(from, buf, sizeof(buf))) > 0) {
-        moved = 1;
-        int r = msgsec_session_state(to) == MSGSEC_STATE_FAILED
-                    ? 0
-                    : msgsec_session_feed(to, buf, n);
-        if (r < 0 && !*rc)
-            *rc = r;
-    }
-    return moved;
-}
-
-/* Waits for a pending side; records its error. */
-static int settle(msgsec_session *s, int *rc)
-{
-    if (msgsec_session_state(s) != MSGSEC_STATE_PENDING)
-        return 0;
-    int r = msgsec_session_wait(s, 10000);
-    if (r < 0 && !*rc)
-        *rc = r;
-    return 1;
-}
 
 /* A client session of cc against a server session of sc, driven to the
  * end; 0 when both are established. */
 static int handshake(run *r, msgsec_core *cc, msgsec_core *sc)
 {
     memset(r, 0, sizeof(*r));
-    msgsec_session_config cfg = {.size = sizeof(cfg),
-                                 .peer_name = "msgin5g.example"};
     CU_ASSERT_EQUAL_FATAL(
-        msgsec_session_new(cc, SVC, MSGSEC_ROLE_CLIENT, &cfg, &r->c), 0);
-    CU_ASSERT_EQUAL_FATAL(
-        msgsec_session_new(sc, SVC, MSGSEC_ROLE_SERVER, NULL, &r->s), 0);
-    for (int i = 0; i < 100; i++) {
-        int moved = settle(r->c, &r->crc);
-        moved |= shuttle(r->c, r->s, &r->src);
-        moved |= settle(r->s, &r->src);
-        moved |= shuttle(r->s, r->c, &r->crc);
-        if (!moved)
-            break;
-    }
-    snprintf(r->cd, sizeof(r->cd), "%s", msgsec_session_detail(r->c));
-    snprintf(r->sd, sizeof(r->sd), "%s", msgsec_session_detail(r->s));
-    int ok = msgsec_session_state(r->c) == MSGSEC_STATE_ESTABLISHED &&
-             msgsec_session_state(r->s) == MSGSEC_STATE_ESTABLISHED;
-    if (!ok && getenv("SEAL_TEST_VERBOSE"))
+        msgsec_test_pair_new(&r->p, cc, sc, SVC, "msgin5g.example"), 0);
+    int rc = msgsec_test_pair_run(&r->p);
+    snprintf(r->cd, sizeof(r->cd), "%s", msgsec_session_detail(r->p.c));
+    snprintf(r->sd, sizeof(r->sd), "%s", msgsec_session_detail(r->p.s));
+    if (rc != 0 && getenv("SEAL_TEST_VERBOSE"))
         fprintf(stderr, "client %s: %s\nserver %s: %s\n",
-                msgsec_error_name(r->crc), r->cd, msgsec_error_name(r->src),
-                r->sd);
-    return ok ? 0 : -1;
+                msgsec_error_name(r->p.crc), r->cd,
+                msgsec_error_name(r->p.src), r->sd);
+    return rc;
 }
 
-static void run_free(run *r)
-{
-    msgsec_session_free(r->c);
-    msgsec_session_free(r->s);
-    r->c = r->s = NULL;
-}
+#define run_free(r) msgsec_test_pair_free(&(r)->p)
 
 /* A handshake that must succeed: the server sees VAL user `user`, one
  * message goes each way through msgsec_test_pump()'s sessions. */
@@ -234,12 +133,12 @@ static void good(msgsec_core *cc, msgsec_core *sc, const char *user,
     int rc = handshake(&r, cc, sc);
     if (rc != 0)
         fprintf(stderr, "handshake: client %s (%s), server %s (%s)\n",
-                msgsec_error_name(r.crc), r.cd, msgsec_error_name(r.src),
+                msgsec_error_name(r.p.crc), r.cd, msgsec_error_name(r.p.src),
                 r.sd);
     CU_ASSERT_EQUAL(rc, 0);
     if (rc == 0) {
         msgsec_peer p;
-        CU_ASSERT_EQUAL(msgsec_session_peer(r.s, &p), 0);
+        CU_ASSERT_EQUAL(msgsec_session_peer(r.p.s, &p), 0);
         CU_ASSERT_STRING_EQUAL(p.scheme, "seal-tlspsk");
         CU_ASSERT_STRING_EQUAL(p.identity, user);
         CU_ASSERT(expires ? p.key_expiry > (int64_t)time(NULL)
@@ -247,13 +146,13 @@ static void good(msgsec_core *cc, msgsec_core *sc, const char *user,
         CU_ASSERT(p.caps & MSGSEC_CAP_FORWARD_SECRECY);
         uint8_t buf[64];
         size_t n = 0;
-        CU_ASSERT_EQUAL(msgsec_session_send(r.c, "REG", 3), 0);
-        CU_ASSERT_EQUAL(msgsec_test_pump(r.c, r.s), 0);
-        CU_ASSERT_EQUAL(msgsec_session_recv(r.s, buf, sizeof(buf), &n), 0);
+        CU_ASSERT_EQUAL(msgsec_session_send(r.p.c, "REG", 3), 0);
+        CU_ASSERT_EQUAL(msgsec_test_pump(r.p.c, r.p.s), 0);
+        CU_ASSERT_EQUAL(msgsec_session_recv(r.p.s, buf, sizeof(buf), &n), 0);
         CU_ASSERT(n == 3 && memcmp(buf, "REG", 3) == 0);
-        CU_ASSERT_EQUAL(msgsec_session_send(r.s, "MSGRESP", 7), 0);
-        CU_ASSERT_EQUAL(msgsec_test_pump(r.c, r.s), 0);
-        CU_ASSERT_EQUAL(msgsec_session_recv(r.c, buf, sizeof(buf), &n), 0);
+        CU_ASSERT_EQUAL(msgsec_session_send(r.p.s, "MSGRESP", 7), 0);
+        CU_ASSERT_EQUAL(msgsec_test_pump(r.p.c, r.p.s), 0);
+        CU_ASSERT_EQUAL(msgsec_session_recv(r.p.c, buf, sizeof(buf), &n), 0);
         CU_ASSERT(n == 7 && memcmp(buf, "MSGRESP", 7) == 0);
     }
     run_free(&r);
@@ -267,15 +166,15 @@ static void bad(msgsec_core *cc, msgsec_core *sc, int crc, int src,
     run r;
     CU_ASSERT_NOT_EQUAL(handshake(&r, cc, sc), 0);
     if (crc) {
-        CU_ASSERT_EQUAL(r.crc, crc);
-        if (r.crc != crc)
-            fprintf(stderr, "client: %s %s\n", msgsec_error_name(r.crc),
+        CU_ASSERT_EQUAL(r.p.crc, crc);
+        if (r.p.crc != crc)
+            fprintf(stderr, "client: %s %s\n", msgsec_error_name(r.p.crc),
                     r.cd);
     }
     if (src) {
-        CU_ASSERT_EQUAL(r.src, src);
-        if (r.src != src)
-            fprintf(stderr, "server: %s %s\n", msgsec_error_name(r.src),
+        CU_ASSERT_EQUAL(r.p.src, src);
+        if (r.p.src != src)
+            fprintf(stderr, "server: %s %s\n", msgsec_error_name(r.p.src),
                     r.sd);
     }
     if (cword)
@@ -305,13 +204,27 @@ static const char *write_file(const char *name, const char *text,
     return p;
 }
 
+/* A client core with one key of its own: a psk_file of the line
+ * "IDENTITY:HEXKEY" for VAL user `user` (+ key_id when not NULL). */
+static msgsec_core *file_client(const char *identity, const char *hexkey,
+                                const char *user, const char *key_id)
+{
+    static int seq;
+    char name[32], line[512], body[1024];
+    snprintf(name, sizeof(name), "psk-client-%d", seq++);
+    snprintf(line, sizeof(line), "%s:%s\n", identity, hexkey);
+    const char *pf = write_file(name, line, 0600);
+    snprintf(body, sizeof(body), "psk_file = %s\nval_user_id = %s\n%s%s%s",
+             pf ? pf : "/nonexistent", user, key_id ? "key_id = " : "",
+             key_id ? key_id : "", key_id ? "\n" : "");
+    msgsec_core *c = CORE(body);
+    CU_ASSERT_PTR_NOT_NULL(c);
+    return c;
+}
+
 static int setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/msgsec-seal-XXXXXX",
-             base ? base : "/tmp");
-    if (!mkdtemp(tmpdir))
+    if (msgsec_test_mkdir(tmpdir, sizeof(tmpdir), "seal") != 0)
         return 1;
     records_path = write_file("records", records, 0600);
     km = records_path ? km_start(NULL, NULL) : NULL;
@@ -322,11 +235,7 @@ static int teardown(void)
 {
     for (int i = 0; i < MAX_EMUS; i++)
         km_stop(&emus[i]);
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (tmpdir[0] && system(cmd) != 0)
-        return 1;
-    return 0;
+    return msgsec_test_rmdir(tmpdir) == 0 ? 0 : 1;
 }
 
 /* ------------------------------------------------------------- km */
@@ -348,10 +257,70 @@ static void test_km_tls13(void)
     good(cc, sc, "alice", 1);
     msgsec_core_free(cc);
     msgsec_core_free(sc);
-    pthread_mutex_lock(&log_mu);
-    CU_ASSERT_PTR_NULL(strstr(logbuf, KEY_ALICE));
-    CU_ASSERT_PTR_NULL(strstr(logbuf, TOKEN));
-    pthread_mutex_unlock(&log_mu);
+    CU_ASSERT(!msgsec_test_log_has(KEY_ALICE));
+    CU_ASSERT(!msgsec_test_log_has(TOKEN));
+}
+
+/* The SDK engine as a TLS 1.2-only client (identity, hex key) against a
+ * server session of sc: the engine's view of what was negotiated. */
+static int engine_tls12_client(msgsec_core *sc, const char *identity,
+                               const char *hexkey, msgsec_tlspsk_info *info)
+{
+    msgsec_tlspsk_config cfg = {.size = sizeof(cfg),
+                                .min_version = MSGSEC_TLSPSK_TLS1_2,
+                                .max_version = MSGSEC_TLSPSK_TLS1_2};
+    uint8_t key[64];
+    size_t klen = strlen(hexkey) / 2;
+    for (size_t i = 0; i < klen; i++)
+        sscanf(hexkey + 2 * i, "%2hhx", &key[i]);
+    msgsec_test_wire *out = calloc(1, sizeof(*out));
+    msgsec_test_wire *in = calloc(1, sizeof(*in));
+    msgsec_tlspsk_conn_config cc = {.size = sizeof(cc),
+                                    .role = MSGSEC_ROLE_CLIENT,
+                                    .arg = out,
+                                    .write = msgsec_test_wire_write,
+                                    .identity = (const uint8_t *)identity,
+                                    .identity_len = strlen(identity),
+                                    .key = key,
+                                    .key_len = klen};
+    msgsec_tlspsk_ctx *ctx = NULL;
+    msgsec_tlspsk_conn *conn = NULL;
+    msgsec_session *s = NULL;
+    int rc = out && in ? msgsec_tlspsk_ctx_new(&cfg, &ctx, NULL, 0)
+                       : MSGSEC_ERR_NOMEM;
+    if (rc == 0)
+        rc = msgsec_tlspsk_conn_new(ctx, &cc, &conn);
+    if (rc == 0)
+        rc = msgsec_session_new(sc, SVC, MSGSEC_ROLE_SERVER, NULL, &s);
+    size_t used = 0;
+    if (rc == 0)
+        rc = msgsec_tlspsk_step(conn, NULL, 0, &used);
+    for (int round = 0; round < 20 && rc > 0; round++) {
+        int r = msgsec_session_feed(s, out->b, out->n);
+        out->n = 0;
+        if (r == MSGSEC_PENDING)
+            r = msgsec_session_wait(s, 10000);
+        in->n += msgsec_session_pull(s, in->b + in->n, sizeof(in->b) - in->n);
+        rc = r < 0 ? r : msgsec_tlspsk_step(conn, in->b, in->n, &used);
+        memmove(in->b, in->b + used, in->n - used);
+        in->n -= used;
+    }
+    if (rc == 0 && out->n)
+        rc = msgsec_session_feed(s, out->b, out->n); /* the last flight */
+    if (rc == 0 && msgsec_session_state(s) != MSGSEC_STATE_ESTABLISHED)
+        rc = MSGSEC_ERR_STATE;
+    memset(info, 0, sizeof(*info));
+    if (conn)
+        msgsec_tlspsk_get_info(conn, info);
+    info->identity = NULL; /* freed below */
+    info->cipher = "";
+    msgsec_session_free(s);
+    msgsec_tlspsk_conn_free(conn);
+    msgsec_tlspsk_ctx_free(ctx);
+    OPENSSL_cleanse(key, sizeof(key));
+    free(out);
+    free(in);
+    return rc;
 }
 
 static void test_km_tls12(void)
@@ -361,6 +330,19 @@ static void test_km_tls12(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     good(cc, sc, "bob", 1);
+    /* What the server negotiates, seen from a client of its own. */
+    msgsec_tlspsk_info info;
+    CU_ASSERT_EQUAL(engine_tls12_client(sc, "3GPP-SEAL:bob", KEY_BOB, &info),
+                    0);
+    CU_ASSERT_EQUAL(info.version, MSGSEC_TLSPSK_TLS1_2);
+    CU_ASSERT(info.done);
+    CU_ASSERT(info.forward_secrecy);
+    /* A TLS 1.3-only server refuses it. */
+    msgsec_core *sc13 = CORE(km_lines(km, NULL));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc13);
+    CU_ASSERT_NOT_EQUAL(
+        engine_tls12_client(sc13, "3GPP-SEAL:bob", KEY_BOB, &info), 0);
+    msgsec_core_free(sc13);
     msgsec_core_free(cc);
     msgsec_core_free(sc);
 }
@@ -384,6 +366,61 @@ static void test_km_token_fetched(void)
     CU_ASSERT_EQUAL(km_count(km, "/oauth2/token"), before + 2);
     msgsec_core_free(cc);
     msgsec_core_free(sc);
+}
+
+/* Client credentials grant lines for key management at e. */
+static const char *grant_lines(const msgsec_test_aanf *e)
+{
+    static char b[1024];
+    snprintf(b, sizeof(b),
+             "km_uri = %s\ntoken_uri = %s/oauth2/token\n"
+             "client_id = ue-client\nclient_secret = s3cret-Pa55\n",
+             e->root, e->root);
+    return b;
+}
+
+/* An issued token key management stops accepting (revoked): the provider
+ * fetches a new one once and goes on; refused again, it gives up. */
+static void test_km_token_refetched(void)
+{
+    /* Each issued token serves one request. */
+    msgsec_test_aanf *e = km_start("--forget-tokens-after", "1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    msgsec_core *sc = CORE(grant_lines(e));
+    msgsec_core *alice = file_client("3GPP-SEAL:alice#1", KEY_ALICE, "alice",
+                                     "1");
+    msgsec_core *bob = file_client("3GPP-SEAL:bob", KEY_BOB, "bob", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(alice);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bob);
+    good(alice, sc, "alice", 1);
+    CU_ASSERT_EQUAL(km_count(e, "/oauth2/token"), 1);
+    /* bob's record: the token is refused (401), a new one is fetched and
+     * the request repeated. */
+    good(bob, sc, "bob", 1);
+    CU_ASSERT_EQUAL(km_count(e, "/oauth2/token"), 2);
+    CU_ASSERT_EQUAL(km_count(e, "(unknown token)"), 1);
+    CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_KEY_RECORDS), 3);
+    msgsec_core_free(bob);
+    msgsec_core_free(alice);
+    msgsec_core_free(sc);
+    km_stop(e);
+
+    /* No issued token works: refused right after the new token too. */
+    e = km_start("--forget-tokens-after", "0");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    char body[1200];
+    snprintf(body, sizeof(body), "%sval_user_id = alice\n", grant_lines(e));
+    msgsec_core *cc = CORE(body);
+    sc = CORE(km_lines(km, NULL));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    bad(cc, sc, MSGSEC_ERR_TOKEN_REJECTED, 0, "alice", NULL);
+    CU_ASSERT_EQUAL(km_count(e, "/oauth2/token"), 2);
+    CU_ASSERT_EQUAL(km_count(e, "(unknown token)"), 2);
+    msgsec_core_free(cc);
+    msgsec_core_free(sc);
+    km_stop(e);
 }
 
 static void test_km_token_rejected(void)
@@ -428,22 +465,16 @@ static void test_km_no_record(void)
  * does not know: the server answers unknown_psk_identity. */
 static void test_unknown_identity(void)
 {
-    const char *pf = write_file("psk-unknown",
-                                "3GPP-SEAL:mallory:" KEY_BOB "\n", 0600);
-    char body[1024];
-    snprintf(body, sizeof(body), "psk_file = %s\nval_user_id = mallory\n",
-             pf);
-    msgsec_core *cc = CORE(body);
+    msgsec_core *cc = file_client("3GPP-SEAL:mallory", KEY_BOB, "mallory",
+                                  NULL);
     msgsec_core *sc = CORE(km_lines(km, NULL));
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     bad(cc, sc, MSGSEC_ERR_KEY_UNAVAILABLE, MSGSEC_ERR_KEY_UNAVAILABLE,
         "unknown_psk_identity", "mallory");
     /* A known user presenting another key generation's identity. */
-    pf = write_file("psk-stale", "3GPP-SEAL:alice#0:" KEY_ALICE "\n", 0600);
-    snprintf(body, sizeof(body),
-             "psk_file = %s\nval_user_id = alice\nkey_id = 0\n", pf);
-    msgsec_core *cc2 = CORE(body);
+    msgsec_core *cc2 = file_client("3GPP-SEAL:alice#0", KEY_ALICE, "alice",
+                                   "0");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc2);
     bad(cc2, sc, MSGSEC_ERR_KEY_UNAVAILABLE, MSGSEC_ERR_KEY_UNAVAILABLE,
         "3GPP-SEAL:alice#0", "3GPP-SEAL:alice#1");
@@ -476,11 +507,7 @@ static void test_km_expired(void)
     bad(cc, sc, MSGSEC_ERR_KEY_EXPIRED, 0, "old", NULL);
     /* The server side: the client holds the key, key management says it
      * expired. */
-    const char *pf = write_file("psk-old", "3GPP-SEAL:old:" KEY_BOB "\n",
-                                0600);
-    char body[1024];
-    snprintf(body, sizeof(body), "psk_file = %s\nval_user_id = old\n", pf);
-    msgsec_core *cc2 = CORE(body);
+    msgsec_core *cc2 = file_client("3GPP-SEAL:old", KEY_BOB, "old", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc2);
     bad(cc2, sc, MSGSEC_ERR_KEY_UNAVAILABLE, MSGSEC_ERR_KEY_EXPIRED,
         "unknown_psk_identity", "expired");
@@ -501,6 +528,23 @@ static void test_km_down(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc);
     msgsec_core *sc = CORE(km_lines(km, NULL));
     bad(cc, sc, MSGSEC_ERR_LOOKUP_FAILED, 0, "unreachable", NULL);
+    /* Server side: the whole cause fits the detail, before the alert. */
+    msgsec_core *sd = CORE(km_lines(d, NULL));
+    msgsec_core *fc = file_client("3GPP-SEAL:alice#1", KEY_ALICE, "alice",
+                                  "1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sd);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fc);
+    run r;
+    CU_ASSERT_NOT_EQUAL(handshake(&r, fc, sd), 0);
+    CU_ASSERT_EQUAL(r.p.src, MSGSEC_ERR_LOOKUP_FAILED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.sd, "key management is unreachable: "
+                                        "cannot connect ("));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.sd, ") (alert internal_error sent)"));
+    if (!strstr(r.sd, ") (alert internal_error sent)"))
+        fprintf(stderr, "server: %s\n", r.sd);
+    run_free(&r);
+    msgsec_core_free(fc);
+    msgsec_core_free(sd);
     msgsec_core_free(cc);
     msgsec_core_free(sc);
 }
@@ -518,11 +562,8 @@ static void test_km_slow(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     bad(cc, sc, MSGSEC_ERR_TIMEOUT, 0, "300 ms", NULL);
     /* Server side: the client's key from a file. */
-    const char *pf = write_file("psk-slow",
-                                "3GPP-SEAL:alice#1:" KEY_ALICE "\n", 0600);
-    snprintf(body, sizeof(body),
-             "psk_file = %s\nval_user_id = alice\nkey_id = 1\n", pf);
-    msgsec_core *cc2 = CORE(body);
+    msgsec_core *cc2 = file_client("3GPP-SEAL:alice#1", KEY_ALICE, "alice",
+                                   "1");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc2);
     bad(cc2, sc, 0, MSGSEC_ERR_TIMEOUT, "internal_error", "300 ms");
     msgsec_core_free(cc2);
@@ -537,28 +578,21 @@ static void test_km_one_request(void)
     /* Slow enough that the second session arrives during the request. */
     msgsec_test_aanf *e = km_start("--delay-ms", "300");
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-    const char *pf = write_file("psk-alice",
-                                "3GPP-SEAL:alice#1:" KEY_ALICE "\n", 0600);
-    char body[1024];
-    snprintf(body, sizeof(body),
-             "psk_file = %s\nval_user_id = alice\nkey_id = 1\n", pf);
-    msgsec_core *cc = CORE(body);
+    msgsec_core *cc = file_client("3GPP-SEAL:alice#1", KEY_ALICE, "alice",
+                                  "1");
     msgsec_core *sc = CORE(km_lines(e, NULL));
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
-    run r[2];
-    memset(r, 0, sizeof(r));
+    msgsec_test_pair r[2];
     for (int i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL_FATAL(msgsec_session_new(cc, SVC, MSGSEC_ROLE_CLIENT,
-                                                 NULL, &r[i].c), 0);
-        CU_ASSERT_EQUAL_FATAL(msgsec_session_new(sc, SVC, MSGSEC_ROLE_SERVER,
-                                                 NULL, &r[i].s), 0);
-        shuttle(r[i].c, r[i].s, &r[i].src);
+        CU_ASSERT_EQUAL_FATAL(msgsec_test_pair_new(&r[i], cc, sc, SVC, NULL),
+                              0);
+        msgsec_test_shuttle(r[i].c, r[i].s, &r[i].src);
         CU_ASSERT_EQUAL(msgsec_session_state(r[i].s), MSGSEC_STATE_PENDING);
     }
     for (int i = 0; i < 2; i++) {
-        CU_ASSERT_EQUAL(msgsec_test_pump(r[i].c, r[i].s), 0);
-        run_free(&r[i]);
+        CU_ASSERT_EQUAL(msgsec_test_pair_run(&r[i]), 0);
+        msgsec_test_pair_free(&r[i]);
     }
     CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_KEY_RECORDS), 1);
     /* Later sessions: from the cache. */
@@ -575,23 +609,15 @@ static void test_km_free_pending(void)
     msgsec_test_aanf *s = km_start("--delay-ms", "300");
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     msgsec_core *sc = CORE(km_lines(s, NULL));
-    const char *pf = write_file("psk-alice2",
-                                "3GPP-SEAL:alice#1:" KEY_ALICE "\n", 0600);
-    char body[1024];
-    snprintf(body, sizeof(body),
-             "psk_file = %s\nval_user_id = alice\nkey_id = 1\n", pf);
-    msgsec_core *cc = CORE(body);
+    msgsec_core *cc = file_client("3GPP-SEAL:alice#1", KEY_ALICE, "alice",
+                                  "1");
     CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cc);
-    run r;
-    memset(&r, 0, sizeof(r));
-    CU_ASSERT_EQUAL_FATAL(
-        msgsec_session_new(cc, SVC, MSGSEC_ROLE_CLIENT, NULL, &r.c), 0);
-    CU_ASSERT_EQUAL_FATAL(
-        msgsec_session_new(sc, SVC, MSGSEC_ROLE_SERVER, NULL, &r.s), 0);
-    shuttle(r.c, r.s, &r.src);
+    msgsec_test_pair r;
+    CU_ASSERT_EQUAL_FATAL(msgsec_test_pair_new(&r, cc, sc, SVC, NULL), 0);
+    msgsec_test_shuttle(r.c, r.s, &r.src);
     CU_ASSERT_EQUAL(msgsec_session_state(r.s), MSGSEC_STATE_PENDING);
-    run_free(&r);
+    msgsec_test_pair_free(&r);
     msgsec_core_free(sc); /* the request still runs */
     msgsec_core_free(cc);
     km_stop(s);
@@ -963,8 +989,36 @@ static void test_authorize_km(void)
     char d[1024];
     CU_ASSERT_EQUAL(authz(c, "seal-tlspsk", "alice", NULL, NULL,
                           "ue2@msgin5g.example", d, sizeof(d)), 0);
-    /* Answered from the cache. */
+    /* Answered from the cache: one answer per identity lists all its UE
+     * service IDs. */
+    CU_ASSERT_EQUAL(authz(c, "seal-tlspsk", "alice", NULL, NULL,
+                          "ue1@msgin5g.example", d, sizeof(d)), 0);
+    CU_ASSERT_EQUAL(authz(c, "seal-tlspsk", "alice", NULL, NULL,
+                          "ue9@msgin5g.example", d, sizeof(d)),
+                    MSGSEC_ERR_NOT_AUTHORIZED);
     CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_ASSOCIATIONS), before);
+    msgsec_core_free(c);
+    /* A fresh core: one request for alice, whatever she is asked about. */
+    c = make_core(body, AUTHZ_SVC, NULL, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    before = km_count(e, MSGSEC_SEAL_PATH_ASSOCIATIONS);
+    static const char *const usids[] = {"ue1@msgin5g.example",
+                                        "ue2@msgin5g.example",
+                                        "ue3@msgin5g.example"};
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(authz(c, "seal-tlspsk", "alice", NULL, NULL, usids[i],
+                              d, sizeof(d)),
+                        i < 2 ? 0 : MSGSEC_ERR_NOT_AUTHORIZED);
+    CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_ASSOCIATIONS), before + 1);
+    /* Unknown identities are cached too. */
+    CU_ASSERT_EQUAL(authz(c, "seal-tlspsk", "zed", NULL, NULL,
+                          "ue1@msgin5g.example", d, sizeof(d)),
+                    MSGSEC_ERR_NOT_AUTHORIZED);
+    CU_ASSERT_EQUAL(authz(c, "seal-tlspsk", "zed", NULL, NULL,
+                          "ue2@msgin5g.example", d, sizeof(d)),
+                    MSGSEC_ERR_NOT_AUTHORIZED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "unknown"));
+    CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_ASSOCIATIONS), before + 2);
     /* Sessions of this instance fail: no keys. */
     msgsec_session *s = NULL;
     CU_ASSERT_EQUAL(msgsec_session_new(c, SVC, MSGSEC_ROLE_CLIENT, NULL, &s),
@@ -987,6 +1041,7 @@ static CU_TestInfo tests[] = {
     {"km: TLS 1.2", test_km_tls12},
     {"km: token from the client credentials grant", test_km_token_fetched},
     {"km: token rejected", test_km_token_rejected},
+    {"km: revoked token fetched again once", test_km_token_refetched},
     {"km: no key record", test_km_no_record},
     {"km: unknown identity at the server", test_unknown_identity},
     {"km: malformed keyInfo", test_km_garbage},

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -278,4 +279,195 @@ int msgsec_test_aanf_stop(msgsec_test_aanf *e)
     waitpid(e->pid, &st, 0);
     e->pid = 0;
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* ------------------------------------------------------ captured log */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char logbuf[65536];
+static size_t loglen;
+
+void msgsec_test_log_hook(void *user, int level, const char *line)
+{
+    (void)user;
+    (void)level;
+    pthread_mutex_lock(&log_mu);
+    size_t n = strlen(line);
+    if (loglen + n + 2 < sizeof(logbuf)) {
+        memcpy(logbuf + loglen, line, n);
+        loglen += n;
+        logbuf[loglen++] = '\n';
+        logbuf[loglen] = 0;
+    }
+    pthread_mutex_unlock(&log_mu);
+}
+
+int msgsec_test_log_has(const char *s)
+{
+    pthread_mutex_lock(&log_mu);
+    int r = strstr(logbuf, s) != NULL;
+    pthread_mutex_unlock(&log_mu);
+    return r;
+}
+
+msgsec_core *msgsec_test_core_logged(const char *text, int *rc, char *detail,
+                                     size_t cap)
+{
+    const char *path = msgsec_test_write_policy(text);
+    msgsec_hooks h = {.size = sizeof(h),
+                      .log = msgsec_test_log_hook,
+                      .log_level = MSGSEC_LOG_DEBUG};
+    msgsec_core *c = NULL;
+    char d[1024] = "";
+    int r = path ? msgsec_core_new(path, &h, 0, &c, d, sizeof(d))
+                 : MSGSEC_ERR_INTERNAL;
+    if (rc)
+        *rc = r;
+    if (detail)
+        snprintf(detail, cap, "%s", d);
+    else if (r != 0)
+        fprintf(stderr, "core: %s: %s\n", msgsec_error_name(r), d);
+    return c;
+}
+
+/* ------------------------------------------------- a pair of sessions */
+
+int msgsec_test_shuttle(msgsec_session *from, msgsec_session *to,
+                        int *to_rc)
+{
+    unsigned char buf[8192];
+    size_t n;
+    int moved = 0;
+    while ((n = msgsec_session_pull(from, buf, sizeof(buf))) > 0) {
+        moved = 1;
+        if (msgsec_session_state(to) == MSGSEC_STATE_FAILED)
+            continue;
+        int rc = msgsec_session_feed(to, buf, n);
+        if (rc < 0 && !*to_rc)
+            *to_rc = rc;
+    }
+    return moved;
+}
+
+int msgsec_test_pair_new(msgsec_test_pair *p, msgsec_core *cc,
+                         msgsec_core *sc, const char *svc,
+                         const char *peer_name)
+{
+    memset(p, 0, sizeof(*p));
+    msgsec_session_config cfg = {.size = sizeof(cfg), .peer_name = peer_name};
+    int rc = msgsec_session_new(cc, svc, MSGSEC_ROLE_CLIENT, &cfg, &p->c);
+    if (rc == 0)
+        rc = msgsec_session_new(sc, svc, MSGSEC_ROLE_SERVER, NULL, &p->s);
+    return rc;
+}
+
+/* Waits for a pending side, keeping its error. 1 when it was pending. */
+static int settle(msgsec_session *s, int *rc)
+{
+    if (msgsec_session_state(s) != MSGSEC_STATE_PENDING)
+        return 0;
+    int r = msgsec_session_wait(s, 10000);
+    if (r < 0 && !*rc)
+        *rc = r;
+    return 1;
+}
+
+int msgsec_test_pair_run(msgsec_test_pair *p)
+{
+    for (int round = 0; round < 200; round++) {
+        int moved = settle(p->c, &p->crc);
+        moved |= msgsec_test_shuttle(p->c, p->s, &p->src);
+        moved |= settle(p->s, &p->src);
+        moved |= msgsec_test_shuttle(p->s, p->c, &p->crc);
+        if (!moved)
+            break;
+    }
+    return msgsec_session_state(p->c) == MSGSEC_STATE_ESTABLISHED &&
+                   msgsec_session_state(p->s) == MSGSEC_STATE_ESTABLISHED
+               ? 0
+               : -1;
+}
+
+void msgsec_test_pair_free(msgsec_test_pair *p)
+{
+    msgsec_session_free(p->c);
+    msgsec_session_free(p->s);
+    p->c = p->s = NULL;
+}
+
+int msgsec_test_wire_write(void *arg, const void *p, size_t n)
+{
+    msgsec_test_wire *w = arg;
+    if (w->n + n > sizeof(w->b))
+        return MSGSEC_ERR_NOMEM;
+    memcpy(w->b + w->n, p, n);
+    w->n += n;
+    return 0;
+}
+
+/* --------------------------------------- private directory, emulators */
+
+int msgsec_test_mkdir(char *dir, size_t cap, const char *tag)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/msgsec-%s-XXXXXX", base ? base : "/tmp", tag);
+    if (!mkdtemp(dir)) {
+        dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int msgsec_test_rmdir(const char *dir)
+{
+    if (!dir[0])
+        return 0;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", "--", dir, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+msgsec_test_aanf *msgsec_test_emu_start(msgsec_test_aanf *slots, size_t n,
+                                        const char *dir, const char *prog,
+                                        const char *const *args)
+{
+    static int seq;
+    msgsec_test_aanf *e = NULL;
+    for (size_t i = 0; i < n && !e; i++)
+        if (slots[i].pid == 0)
+            e = &slots[i];
+    if (!e)
+        return NULL;
+    char log[512];
+    snprintf(log, sizeof(log), "%s/%s-%d.log", dir, prog, seq++);
+    return emulator_start(prog, e, log, args) == 0 ? e : NULL;
+}
+
+void msgsec_test_emu_stop(msgsec_test_aanf *e)
+{
+    if (!e || e->pid <= 0)
+        return;
+    msgsec_test_aanf_stop(e);
+    unlink(e->log);
+}
+
+int msgsec_test_count_lines(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, s) != NULL;
+    fclose(f);
+    return n;
 }

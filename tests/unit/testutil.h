@@ -74,4 +74,74 @@ int msgsec_test_seal_km_start(msgsec_test_aanf *e, const char *log_path,
  * with status 0. */
 int msgsec_test_aanf_stop(msgsec_test_aanf *e);
 
+/* ------------------------------------------------------ captured log */
+
+/* A msgsec_hooks log hook keeping every line (the providers log from
+ * their HTTP workers too), and whether a captured line holds s. */
+void msgsec_test_log_hook(void *user, int level, const char *line);
+int msgsec_test_log_has(const char *s);
+
+/*
+ * A core from policy text (after "@PROVIDER_DIR@" substitution) logging
+ * at DEBUG into the captured log. NULL on failure, with *rc and detail
+ * when given (else the failure is printed).
+ */
+msgsec_core *msgsec_test_core_logged(const char *text, int *rc, char *detail,
+                                     size_t cap);
+
+/* ------------------------------------------------- a pair of sessions */
+
+typedef struct msgsec_test_pair {
+    msgsec_session *c, *s;
+    int crc, src; /* the first error of each side */
+} msgsec_test_pair;
+
+/* Feeds what `from` queued to `to` (dropped when `to` has failed),
+ * keeping to's first error in *to_rc. 1 when bytes moved. */
+int msgsec_test_shuttle(msgsec_session *from, msgsec_session *to,
+                        int *to_rc);
+
+/* A client session of cc (peer_name may be NULL) and a server session of
+ * sc on service svc. 0, or the first error. */
+int msgsec_test_pair_new(msgsec_test_pair *p, msgsec_core *cc,
+                         msgsec_core *sc, const char *svc,
+                         const char *peer_name);
+
+/* Moves bytes both ways until nothing moves, waiting (up to 10 s) for a
+ * pending side. 0 when both are ESTABLISHED, else -1 (errors in crc and
+ * src). */
+int msgsec_test_pair_run(msgsec_test_pair *p);
+
+void msgsec_test_pair_free(msgsec_test_pair *p);
+
+/* Bytes an SDK engine connection writes (its write callback, arg being
+ * the msgsec_test_wire): appended; MSGSEC_ERR_NOMEM when full. */
+typedef struct msgsec_test_wire {
+    unsigned char b[16384];
+    size_t n;
+} msgsec_test_wire;
+
+int msgsec_test_wire_write(void *arg, const void *p, size_t n);
+
+/* --------------------------------------- private directory, emulators */
+
+/* Makes $TMPDIR/msgsec-TAG-XXXXXX into dir, and ignores SIGPIPE (peers
+ * such as the emulators may go away). 0 or -1. */
+int msgsec_test_mkdir(char *dir, size_t cap, const char *tag);
+/* Removes dir and everything in it. 0 or -1. */
+int msgsec_test_rmdir(const char *dir);
+
+/*
+ * Starts tools/prog ("msgsec-aanf" or "msgsec-seal-km") with args in the
+ * first free one of n slots, its log in dir; NULL when none is free or it
+ * did not start.
+ */
+msgsec_test_aanf *msgsec_test_emu_start(msgsec_test_aanf *slots, size_t n,
+                                        const char *dir, const char *prog,
+                                        const char *const *args);
+/* Stops it and removes its log. NULL is ok. */
+void msgsec_test_emu_stop(msgsec_test_aanf *e);
+/* Lines of the file at path holding s; -1 when it cannot be read. */
+int msgsec_test_count_lines(const char *path, const char *s);
+
 #endif

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <msgsec/http.h>
 #include <msgsec/provider.h>
 #include <msgsec/sdk.h>
 
@@ -34,8 +35,11 @@ extern "C" {
 
 typedef struct msgsec_keycache msgsec_keycache;
 
-/* Largest key, name or scope, and identity stored with a key. */
-#define MSGSEC_KEYCACHE_KEY_MAX 64
+/* Largest key, name or scope, and identity stored with a key. A "key"
+ * may also be another short answer of the key server's (the seal-tlspsk
+ * provider stores an association answer: a tag and up to 16 digests of 16
+ * bytes). */
+#define MSGSEC_KEYCACHE_KEY_MAX 320
 #define MSGSEC_KEYCACHE_NAME_MAX 1024
 #define MSGSEC_KEYCACHE_ID_MAX 255
 
@@ -141,6 +145,25 @@ MSGSEC_SDK_EXPORT int msgsec_keycache_take(msgsec_keycache *c,
 MSGSEC_SDK_EXPORT void msgsec_keycache_cancel(msgsec_keycache *c,
                                               msgsec_keycache_waiter *w);
 
+/*
+ * A session's look-up, called again until it is answered: the first call
+ * registers w (msgsec_keycache_get(); set w->wake and w->arg before it),
+ * the calls after collect the outcome (msgsec_keycache_take()). A session
+ * asking for another (name, scope) than its registered one cancels that
+ * wait first (msgsec_keycache_cancel()).
+ *   MSGSEC_PENDING  the fetch runs; w->wake(w->arg) follows
+ *   0               *res filled: res->rc is 0 (the key) or the error, and
+ *                   res->detail its cause (also when the look-up could not
+ *                   start); clear *res after use
+ * The session's end() calls msgsec_keycache_cancel(), which leaves a
+ * waiter that is not registered alone.
+ */
+MSGSEC_SDK_EXPORT int msgsec_keycache_lookup(msgsec_keycache *c,
+                                             const char *name,
+                                             const char *scope,
+                                             msgsec_keycache_waiter *w,
+                                             msgsec_keycache_result *res);
+
 /* Forgets the stored key of (name, scope), e.g. when the key server has
  * issued a newer one; a fetch in flight is left alone. */
 MSGSEC_SDK_EXPORT void msgsec_keycache_drop(msgsec_keycache *c,
@@ -165,6 +188,30 @@ typedef struct msgsec_keycache_stats {
 
 MSGSEC_SDK_EXPORT void msgsec_keycache_get_stats(msgsec_keycache *c,
                                                  msgsec_keycache_stats *st);
+
+/* A failed fetch's outcome: sets r->rc and the printf-formatted
+ * r->detail (cut at its size). Returns rc. */
+MSGSEC_SDK_EXPORT int msgsec_keycache_result_fail(msgsec_keycache_result *r,
+                                                  int rc, const char *fmt,
+                                                  ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * The transport failure of a fetch over HTTP (<msgsec/http.h>) as its
+ * outcome, server naming the key server in details ("the AAnF"):
+ *   resp->result MSGSEC_ERR_TIMEOUT  MSGSEC_ERR_TIMEOUT, "SERVER did not
+ *                                    answer within TIMEOUT_MS ms"
+ *   MSGSEC_ERR_NOMEM                 MSGSEC_ERR_NOMEM
+ *   another error                    MSGSEC_ERR_LOOKUP_FAILED, "SERVER is
+ *                                    unreachable: CAUSE"
+ * the cause being the HTTP client's detail without its leading "METHOD
+ * URL: " (the URL is the owner's to log), so that it fits. Returns 1 when
+ * resp is such a failure (*r filled), 0 when resp holds an HTTP answer to
+ * decode (*r untouched).
+ */
+MSGSEC_SDK_EXPORT int msgsec_keycache_http_failure(
+    msgsec_keycache_result *r, const msgsec_http_response *resp,
+    const char *server, long timeout_ms);
 
 /* Wipes a result. */
 MSGSEC_SDK_EXPORT void msgsec_keycache_result_clear(

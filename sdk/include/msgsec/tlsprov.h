@@ -55,6 +55,10 @@ typedef struct msgsec_tlsprov_session {
      * server has written its first flight before it asks for a key, a TLS
      * 1.3 server has not: a look-up can tell the version from this. */
     size_t wrote;
+    /* Why the last key look-up refused (msgsec_tlsprov_fail()): its code
+     * (0: none) and the cause, for details and logs; never a key. */
+    int fail_rc;
+    char fail[512];
 } msgsec_tlsprov_session;
 
 /*
@@ -74,6 +78,15 @@ MSGSEC_SDK_EXPORT int msgsec_tlsprov_connect(
     msgsec_tlsprov_session *s, msgsec_tlspsk_ctx *ctx,
     const msgsec_tlspsk_conn_config *cc);
 
+/*
+ * Attaches s to a session without a connection, for the ops that answer
+ * look-ups on the provider's own (psk_resolve, authorize): up, ps and role
+ * set, the recorded failure cleared; conn is left alone.
+ */
+MSGSEC_SDK_EXPORT void msgsec_tlsprov_attach(msgsec_tlsprov_session *s,
+                                             const msgsec_upcalls *up,
+                                             msgsec_psession *ps, int role);
+
 /* The engine's write callback (msgsec_tlspsk_write_fn), arg being the
  * msgsec_tlsprov_session: counts the bytes, then up->session_write(). */
 MSGSEC_SDK_EXPORT int msgsec_tlsprov_write(void *arg, const void *p,
@@ -82,6 +95,56 @@ MSGSEC_SDK_EXPORT int msgsec_tlsprov_write(void *arg, const void *p,
 /* The engine's detail callback (msgsec_tlspsk_detail_fn): passes the
  * engine's detail on through up->session_detail(). */
 MSGSEC_SDK_EXPORT void msgsec_tlsprov_detail(void *arg, const char *detail);
+
+/* ----------------------------------------------- look-up failures */
+
+/* TLS alert descriptions (RFC 8446 6) a provider maps to its own errors. */
+#define MSGSEC_TLSPROV_ALERT_INTERNAL_ERROR 80
+#define MSGSEC_TLSPROV_ALERT_UNKNOWN_PSK_IDENTITY 115
+
+/*
+ * Records why a key look-up (the engine's lookup callback, psk_resolve,
+ * authorize) refuses: code rc and the printf-formatted cause in s->fail
+ * (cut at its size). Returns rc, so that a look-up may end with
+ * `return msgsec_tlsprov_fail(s, rc, ...)`. The cause reaches the session
+ * through msgsec_tlsprov_step_report() or msgsec_tlsprov_refuse().
+ */
+MSGSEC_SDK_EXPORT int msgsec_tlsprov_fail(msgsec_tlsprov_session *s, int rc,
+                                          const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * A look-up answered on the provider's own (psk_resolve, authorize)
+ * failed with rc: the recorded cause becomes the session detail and, when
+ * what is not NULL, the log line "WHAT: CAUSE" (INFO, through pc).
+ * Returns rc.
+ */
+MSGSEC_SDK_EXPORT int msgsec_tlsprov_refuse(msgsec_tlsprov_session *s,
+                                            msgsec_pctx *pc, int rc,
+                                            const char *what);
+
+/* A keycache waiter's wake (msgsec_keycache_waiter.wake) for a session:
+ * arg is the msgsec_tlsprov_session; calls up->session_wake(). */
+MSGSEC_SDK_EXPORT void msgsec_tlsprov_wake(void *arg);
+
+/*
+ * step() of a provider that maps failures itself: clears the recorded
+ * failure, runs msgsec_tlspsk_step() and, when it fails, fills *info (the
+ * alerts sent and received) and reports a server's failure: the one a
+ * look-up recorded with msgsec_tlsprov_fail() becomes the session detail
+ * "CAUSE (alert NAME sent)" and the log line "handshake refused: CAUSE";
+ * another is logged as "handshake with PEER_KIND PEER failed: ENGINE
+ * DETAIL" when peer (read after the step, so a buffer the look-up fills)
+ * is not "". A client's failure is left to the provider (its alerts in
+ * *info). Returns the engine's code.
+ */
+MSGSEC_SDK_EXPORT int msgsec_tlsprov_step_report(msgsec_tlsprov_session *s,
+                                                 msgsec_pctx *pc,
+                                                 const uint8_t *in,
+                                                 size_t len, size_t *consumed,
+                                                 const char *peer_kind,
+                                                 const char *peer,
+                                                 msgsec_tlspsk_info *info);
 
 /* ------------------------------------------- provider ops (ABI shapes) */
 
