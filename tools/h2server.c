@@ -647,6 +647,11 @@ static int h1_request(conn *c, char *head, size_t head_len)
     server *s = c->srv;
     /* Request line: METHOD SP TARGET SP HTTP/1.x CRLF */
     char *line_end = strstr(head, "\r\n");
+    if (!line_end) {
+        /* A NUL byte before the end of the request line. */
+        h1_fail(c, 400, "?", "?");
+        return 0;
+    }
     *line_end = 0;
     char *sp1 = strchr(head, ' ');
     char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;

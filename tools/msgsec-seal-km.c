@@ -688,7 +688,8 @@ static void key_records(km *k, const char *query, msgsec_h2s_response *rs,
     msgsec_emu_set_body(rs, 200, MSGSEC_AANF_MEDIA_JSON, out, n);
     OPENSSL_cleanse(out, sizeof(out));
     char when[MSGSEC_AANF_DATETIME_SIZE];
-    msgsec_aanf_datetime_format(r->psk.expiry, when);
+    if (msgsec_aanf_datetime_format(r->psk.expiry, when) != 0)
+        snprintf(when, sizeof(when), "?");
     snprintf(note + used, note_len - used, " pskId=%s expiry=%s%s%s",
              r->psk.psk_id, when,
              r->psk.expiry <= now_s() ? " (expired key)" : "",

@@ -52,6 +52,8 @@
 #define MAX_CM_CACHE_SECONDS 86400L
 /* A token is used until this many seconds before its expires_in ends. */
 #define TOKEN_MARGIN 10
+/* Longest token lifetime believed (a year). */
+#define TOKEN_LIFE_MAX (366L * 86400)
 #define LIST_FILE_MAX (1024 * 1024)
 #define ID_SIZE (MSGSEC_SEAL_ID_MAX + 1)
 
@@ -105,7 +107,7 @@ typedef struct seal_pd {
 
     /* psk_file */
     psk_entry *psks;
-    size_t npsks;
+    size_t npsks, psks_cap;
 
     /* km and cm_uri: HTTP, token */
     char km_root[MSGSEC_HTTP_MAX_URL];
@@ -379,6 +381,8 @@ static int load_psk_file(seal_pd *pd)
         pd->up->free(pd->pc, buf, cap);
         return bad(pd, MSGSEC_ERR_NOMEM, "psk_file", "no memory");
     }
+    /* Freed with the size allocated (the memory hooks' contract). */
+    pd->psks_cap = max + 1;
     char *p = buf, *e = buf + strlen(buf), *line;
     int lineno = 0;
     while (rc == 0 && (line = next_line(&p, e, &lineno))) {
@@ -592,12 +596,13 @@ static void token_done(void *arg, msgsec_http_request *req,
     if (rc == 0) {
         memcpy(pd->token, tok.access_token, sizeof(pd->token));
         pd->have_token = 1;
+        /* Bounded: a huge expires_in must not overflow the sum. */
+        int64_t life = tok.expires_in < TOKEN_LIFE_MAX ? tok.expires_in
+                                                       : TOKEN_LIFE_MAX;
         pd->token_expiry =
-            tok.expires_in > 0
-                ? now_s() + (tok.expires_in > TOKEN_MARGIN
-                                 ? tok.expires_in - TOKEN_MARGIN
-                                 : 0)
-                : 0;
+            life > 0 ? now_s() + (life > TOKEN_MARGIN ? life - TOKEN_MARGIN
+                                                      : 0)
+                     : 0;
         pd->token_gen++;
     }
     msgsec_seal_clear(&tok, sizeof(tok));
@@ -876,10 +881,12 @@ static int config_http(seal_pd *pd, const char *ukey)
         if (!id)
             return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, "token_uri",
                        "the client credentials grant needs client_id");
-        if (strlen(id) > MSGSEC_SEAL_CLIENT_MAX)
-            return bad(pd, MSGSEC_ERR_POLICY_BAD_VALUE, "client_id",
-                       "at most %d bytes expected", MSGSEC_SEAL_CLIENT_MAX);
-        snprintf(pd->client_id, sizeof(pd->client_id), "%s", id);
+        _Static_assert(MSGSEC_SEAL_CLIENT_MAX <= MSGSEC_SEAL_ID_MAX,
+                       "client_id fits id_setting()");
+        /* Checked here so that a control character is a policy error,
+         * not a failure of every token request. */
+        if ((rc = id_setting(pd, "client_id", NULL, pd->client_id)) < 0)
+            return rc;
         rc = msgsec_provcfg_secret_text(pd->up, pd->pc, "client_secret",
                                         pd->client_secret,
                                         sizeof(pd->client_secret));
@@ -1074,6 +1081,9 @@ static int config_authz(seal_pd *pd)
 
 #define lookup_fail(st, ...) msgsec_tlsprov_fail(&(st)->tls, __VA_ARGS__)
 
+/* Youngest stored key record that an identity mismatch fetches again. */
+#define REFETCH_MIN_AGE 10
+
 static int km_key(seal_st *st, const uint8_t *id, size_t id_len,
                   uint8_t *key, size_t *key_len);
 
@@ -1098,7 +1108,11 @@ static int use_record(seal_st *st, msgsec_keycache_result *res, int fresh,
                          st->user);
     } else if (id && (strlen(res->id1) != id_len ||
                       memcmp(res->id1, id, id_len) != 0)) {
-        if (!fresh && !st->refetched) {
+        /* At most one refetch per user every REFETCH_MIN_AGE seconds:
+         * a client presenting made-up key ids must not turn every
+         * handshake into a key-management request. */
+        if (!fresh && !st->refetched &&
+            now_s() - res->fetched >= REFETCH_MIN_AGE) {
             st->refetched = 1;
             msgsec_keycache_result_clear(res);
             msgsec_keycache_drop(pd->cache, st->user, "");
@@ -1203,7 +1217,7 @@ static void seal_fini(void *pdata)
     msgsec_tlspsk_ctx_free(pd->tls);
     msgsec_kdf_free(pd->kdf);
     if (pd->psks)
-        pd->up->free(pd->pc, pd->psks, (pd->npsks + 1) * sizeof(*pd->psks));
+        pd->up->free(pd->pc, pd->psks, pd->psks_cap * sizeof(*pd->psks));
     for (size_t i = 0; i < pd->ncms; i++)
         pd->up->free(pd->pc, pd->cms[i].ids, strlen(pd->cms[i].ids) + 1);
     pd->up->free(pd->pc, pd->cms, pd->cms_cap * sizeof(*pd->cms));
@@ -1511,6 +1525,15 @@ static int assoc_outcome(seal_st *st, msgsec_keycache_result *res,
     return rc;
 }
 
+/* No control characters (the peer's identifiers are integrator input). */
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* ABI 1.2: is the peer associated with q->ue_service_id? */
 static int seal_authorize(void *pdata, void *state, msgsec_psession *ps,
                           const msgsec_authz_query *q)
@@ -1537,8 +1560,9 @@ static int seal_authorize(void *pdata, void *state, msgsec_psession *ps,
                          "the peer (%s %s) has no SUPI or GPSI",
                          q->scheme ? q->scheme : "?",
                          q->identity ? q->identity : "?");
-    } else if (strlen(subject) > MSGSEC_SEAL_ID_MAX || !usid[0] ||
-               strlen(usid) > MSGSEC_SEAL_ID_MAX) {
+    } else if (strlen(subject) > MSGSEC_SEAL_ID_MAX || !printable(subject) ||
+               !usid[0] || strlen(usid) > MSGSEC_SEAL_ID_MAX) {
+        /* Not echoed: control characters would reach details and logs. */
         rc = lookup_fail(st, MSGSEC_ERR_NOT_AUTHORIZED,
                          "identity or UE service ID out of form");
     } else if (pd->cms) {

@@ -205,6 +205,9 @@ static void req_destroy(msgsec_http_request *r)
 {
     if (r->easy)
         curl_easy_cleanup(r->easy);
+    /* Header lines may carry credentials (Authorization: Bearer ...). */
+    for (struct curl_slist *h = r->headers; h; h = h->next)
+        OPENSSL_cleanse(h->data, strlen(h->data));
     curl_slist_free_all(r->headers);
     free(r->method);
     free(r->url);

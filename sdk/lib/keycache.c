@@ -31,6 +31,7 @@ typedef struct kentry {
     uint8_t kv[MSGSEC_KEYCACHE_KEY_MAX];
     size_t kv_len;
     int64_t expiry;
+    int64_t fetched; /* when the key server gave it */
     char *ids; /* "id1\0id2\0", or NULL */
     size_t ids_size;
     size_t name_len, scope_len;
@@ -213,6 +214,7 @@ static void fill_hit(const kentry *e, msgsec_keycache_result *res)
     memcpy(res->key, e->kv, e->kv_len);
     res->key_len = e->kv_len;
     res->expiry = e->expiry;
+    res->fetched = e->fetched;
     if (e->ids) {
         const char *id2 = e->ids + strlen(e->ids) + 1;
         snprintf(res->id1, sizeof(res->id1), "%s", e->ids);
@@ -508,10 +510,12 @@ msgsec_keycache_complete(msgsec_keycache *c, void *token,
                  "the key server returned a key that expired at %s", when);
     }
     int keep = 0;
+    r.fetched = now_of(c);
     if (r.rc == 0) {
         memcpy(e->kv, r.key, r.key_len);
         e->kv_len = r.key_len;
         e->expiry = r.expiry;
+        e->fetched = r.fetched;
         keep = store_ids(c, e, r.id1, r.id2) == 0;
     }
     for (msgsec_keycache_waiter *w = e->waiters, *next; w; w = next) {

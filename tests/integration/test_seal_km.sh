@@ -5,7 +5,8 @@
 # key records and associations with, without and with bad or expired
 # bearer tokens, 404 for unknown services, users and identities, the
 # keyInfo v1 content, the failure knobs, records files refused with
-# FILE:LINE, no key or token in the log, and a clean exit on SIGTERM.
+# FILE:LINE, no key or token in the log, a NUL byte in a request line
+# answered 400 without harm, and a clean exit on SIGTERM.
 #
 # Environment (set by `make check`): MSGSEC_TEST_BUILDDIR (the build tree).
 # Needs curl(1) with HTTP/2 and perl(1) with JSON::PP; without them the
@@ -330,6 +331,26 @@ s=$(keys --http1.1 "$STATIC" "val-service-id=msgin5g" --max-time 5)
 check "--delay-ms 1000: a patient client gets its key" \
     '[ "$s" = 200 -a "$(ki psk)" = "$KEY_A" ]'
 stop "$kpid" "--delay-ms"
+
+# ---------------------------------------------------- hostile clients
+# raw BYTES: sends BYTES (printf format) on a fresh HTTP/1.1 connection
+# and prints the status code of the answer, read until the emulator
+# closes ("" when none).
+raw() {
+    # shellcheck disable=SC2059 # BYTES is a printf format
+    printf "$1" | timeout 10 perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ARGV[0]")
+            or exit 1;
+        local $/; print $s scalar <STDIN>;
+        my $a = <$s> // ""; print $a =~ m{^HTTP/1\.1 (\d+)} ? $1 : "";' "$port"
+}
+start hostile
+s=$(raw 'GET /ss-kir\000x HTTP/1.1\r\nHost: a\r\n\r\n')
+check "a NUL byte in the request line answers 400" '[ "$s" = 400 ]'
+s=$(keys --http1.1 "$STATIC" "val-service-id=msgin5g")
+check "the emulator serves on after a NUL byte in a request line" \
+    '[ "$s" = 200 ]'
+stop "$kpid" "hostile"
 
 # ----------------------------------------------------- records files
 # refused NAME WHAT TEXT: a records file holding TEXT (printf format,

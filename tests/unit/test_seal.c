@@ -4,12 +4,18 @@
  * tools/msgsec-seal-km (child processes on 127.0.0.1 with ephemeral ports,
  * stopped by PID); every key-management failure; the "UE has a SEAL
  * client" rule; PSK look-ups for integrators; SEAL authorization. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,7 +232,10 @@ static int setup(void)
 {
     if (msgsec_test_mkdir(tmpdir, sizeof(tmpdir), "seal") != 0)
         return 1;
-    records_path = write_file("records", records, 0600);
+    /* Kept: write_file() reuses its 16 path slots. */
+    static char rpath[512];
+    const char *rp = write_file("records", records, 0600);
+    records_path = rp ? strcpy(rpath, rp) : NULL;
     km = records_path ? km_start(NULL, NULL) : NULL;
     return km ? 0 : 1;
 }
@@ -423,6 +432,129 @@ static void test_km_token_refetched(void)
     km_stop(e);
 }
 
+/* ------------------------------------------- a canned token endpoint */
+
+/* An HTTP/1.1 server on 127.0.0.1 (one thread) giving every request the
+ * same answer and closing the connection; counts the requests. */
+typedef struct canned {
+    int fd, port;
+    const char *answer;
+    atomic_int stop, requests;
+    pthread_t th;
+} canned;
+
+/* Reads one request (head, then Content-Length bytes); 1 when complete. */
+static int canned_read(int c)
+{
+    char buf[8192];
+    size_t n = 0;
+    while (n < sizeof(buf) - 1) {
+        struct pollfd q = {.fd = c, .events = POLLIN};
+        ssize_t r = poll(&q, 1, 2000) > 0
+                        ? recv(c, buf + n, sizeof(buf) - 1 - n, 0)
+                        : -1;
+        if (r <= 0)
+            return 0;
+        n += (size_t)r;
+        buf[n] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end)
+            continue;
+        size_t body = 0;
+        for (char *l = strstr(buf, "\r\n"); l && l < end;
+             l = strstr(l, "\r\n")) {
+            l += 2;
+            if (!strncasecmp(l, "content-length:", 15))
+                body = strtoul(l + 15, NULL, 10);
+        }
+        if (n >= (size_t)(end + 4 - buf) + body)
+            return 1;
+    }
+    return 0;
+}
+
+static void *canned_main(void *arg)
+{
+    canned *cs = arg;
+    while (!atomic_load(&cs->stop)) {
+        struct pollfd p = {.fd = cs->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int c = accept(cs->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        if (canned_read(c)) {
+            atomic_fetch_add(&cs->requests, 1);
+            ssize_t w = send(c, cs->answer, strlen(cs->answer), MSG_NOSIGNAL);
+            (void)w;
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static int canned_start(canned *cs, const char *answer)
+{
+    memset(cs, 0, sizeof(*cs));
+    cs->answer = answer;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    cs->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (cs->fd < 0 || bind(cs->fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(cs->fd, 8) != 0 ||
+        getsockname(cs->fd, (struct sockaddr *)&a, &al) != 0 ||
+        pthread_create(&cs->th, NULL, canned_main, cs) != 0) {
+        if (cs->fd >= 0)
+            close(cs->fd);
+        return -1;
+    }
+    cs->port = ntohs(a.sin_port);
+    return 0;
+}
+
+static void canned_stop(canned *cs)
+{
+    atomic_store(&cs->stop, 1);
+    pthread_join(cs->th, NULL);
+    close(cs->fd);
+}
+
+/* The largest expires_in JSON allows: the token's expiry must not
+ * overflow; the token serves every look-up, fetched once. */
+static void test_km_token_long_life(void)
+{
+    static const char json[] = "{\"access_token\":\"" TOKEN "\","
+                               "\"token_type\":\"Bearer\","
+                               "\"expires_in\":9223372036854775807}";
+    char answer[512], body[1024];
+    snprintf(answer, sizeof(answer),
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             sizeof(json) - 1, json);
+    canned cs;
+    CU_ASSERT_EQUAL_FATAL(canned_start(&cs, answer), 0);
+    snprintf(body, sizeof(body),
+             "km_uri = %s\ntoken_uri = http://127.0.0.1:%d/oauth2/token\n"
+             "client_id = ue-client\nclient_secret = s3cret-Pa55\n"
+             "http_version = 1.1\n",
+             km->root, cs.port);
+    msgsec_core *sc = CORE(body);
+    msgsec_core *alice = file_client("3GPP-SEAL:alice#1", KEY_ALICE, "alice",
+                                     "1");
+    msgsec_core *bob = file_client("3GPP-SEAL:bob", KEY_BOB, "bob", NULL);
+    if (sc && alice && bob) {
+        good(alice, sc, "alice", 1);
+        good(bob, sc, "bob", 1);
+    }
+    CU_ASSERT_PTR_NOT_NULL(sc);
+    CU_ASSERT_EQUAL(atomic_load(&cs.requests), 1);
+    msgsec_core_free(bob);
+    msgsec_core_free(alice);
+    msgsec_core_free(sc);
+    canned_stop(&cs);
+}
+
 static void test_km_token_rejected(void)
 {
     /* A static token key management does not know. */
@@ -603,6 +735,35 @@ static void test_km_one_request(void)
     km_stop(e);
 }
 
+/* Made-up key ids do not turn handshakes into key-management requests: a
+ * stored record younger than the refetch age is not fetched again. */
+static void test_km_refetch_limited(void)
+{
+    msgsec_test_aanf *e = km_start(NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    msgsec_core *cc = file_client("3GPP-SEAL:alice#1", KEY_ALICE, "alice",
+                                  "1");
+    msgsec_core *bogus = file_client("3GPP-SEAL:alice#7", KEY_ALICE, "alice",
+                                     "7");
+    msgsec_core *sc = CORE(km_lines(e, NULL));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bogus);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    good(cc, sc, "alice", 1);
+    CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_KEY_RECORDS), 1);
+    for (int i = 0; i < 3; i++)
+        bad(bogus, sc, MSGSEC_ERR_KEY_UNAVAILABLE, MSGSEC_ERR_KEY_UNAVAILABLE,
+            NULL, "3GPP-SEAL:alice#1");
+    CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_KEY_RECORDS), 1);
+    /* The genuine identity is still served from the cache. */
+    good(cc, sc, "alice", 1);
+    CU_ASSERT_EQUAL(km_count(e, MSGSEC_SEAL_PATH_KEY_RECORDS), 1);
+    msgsec_core_free(bogus);
+    msgsec_core_free(cc);
+    msgsec_core_free(sc);
+    km_stop(e);
+}
+
 /* A session freed while its look-up runs, then the core. */
 static void test_km_free_pending(void)
 {
@@ -770,6 +931,58 @@ static void test_psk_file(void)
     msgsec_core_free(c);
 }
 
+/* Memory hooks checking that every block is freed with the size it was
+ * allocated with (the msgsec_hooks contract). */
+static pthread_mutex_t sized_mu = PTHREAD_MUTEX_INITIALIZER;
+static long sized_live, sized_wrong;
+
+static void *sized_alloc(void *ud, size_t n)
+{
+    (void)ud;
+    size_t *p = calloc(1, n + 2 * sizeof(size_t));
+    if (!p)
+        return NULL;
+    p[0] = n;
+    pthread_mutex_lock(&sized_mu);
+    sized_live++;
+    pthread_mutex_unlock(&sized_mu);
+    return p + 2;
+}
+
+static void sized_free(void *ud, void *q, size_t n)
+{
+    (void)ud;
+    size_t *p = (size_t *)q - 2;
+    pthread_mutex_lock(&sized_mu);
+    sized_live--;
+    sized_wrong += p[0] != n;
+    pthread_mutex_unlock(&sized_mu);
+    free(p);
+}
+
+/* A psk_file with comment and blank lines, through sized hooks. */
+static void test_psk_file_sizes(void)
+{
+    const char *pf = write_file("psks-sized",
+                                "# lab keys\n\n# erin\n"
+                                "3GPP-SEAL:erin:" KEY_BOB "\n\n",
+                                0600);
+    char body[1024];
+    snprintf(body, sizeof(body), "psk_file = %s\n", pf);
+    const char *path = msgsec_test_write_policy(policy(body, NULL));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    msgsec_hooks h = {
+        .size = sizeof(h), .alloc = sized_alloc, .free = sized_free};
+    msgsec_core *sc = NULL;
+    CU_ASSERT_EQUAL_FATAL(msgsec_core_new(path, &h, 0, &sc, NULL, 0), 0);
+    msgsec_core *cc = file_client("3GPP-SEAL:erin", KEY_BOB, "erin", NULL);
+    good(cc, sc, "erin", 0);
+    msgsec_core_free(cc);
+    msgsec_core_free(sc);
+    CU_ASSERT_EQUAL(sized_wrong, 0);
+    CU_ASSERT_EQUAL(sized_live, 0);
+}
+
 /* ------------------------------------------------- policy, claims */
 
 static void test_config_errors(void)
@@ -790,6 +1003,9 @@ static void test_config_errors(void)
         {"msg_key = " K_MSG "\ncache_size = 5\n", "cache_size"},
         {"msg_key = " K_MSG "\ntls12 = maybe\n", "no, yes or only"},
         {"cm_cache_seconds = 5\ncm_file = /nonexistent\n", "cm_file"},
+        {"km_uri = http://127.0.0.1:9\ntoken_uri = http://127.0.0.1:9/t\n"
+         "client_id = a\tb\nclient_secret = s\n",
+         "client_id"},
         {"", "nothing to do"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -954,6 +1170,12 @@ static void authz_cases(msgsec_core *c)
     CU_ASSERT_EQUAL(authz(c, "seal-tlspsk", "zed", NULL, NULL,
                           "ue1@msgin5g.example", d, sizeof(d)),
                     MSGSEC_ERR_NOT_AUTHORIZED);
+    /* A control character in the subject: refused, never echoed. */
+    CU_ASSERT_EQUAL(authz(c, "akma", "x@y", NULL, "msisdn-15550001\nforged",
+                          "ue3@msgin5g.example", d, sizeof(d)),
+                    MSGSEC_ERR_NOT_AUTHORIZED);
+    CU_ASSERT_PTR_NULL(strchr(d, '\n'));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "out of form"));
 }
 
 static void test_authorize_file(void)
@@ -1041,7 +1263,9 @@ static CU_TestInfo tests[] = {
     {"km: TLS 1.2", test_km_tls12},
     {"km: token from the client credentials grant", test_km_token_fetched},
     {"km: token rejected", test_km_token_rejected},
+    {"km: a huge expires_in does not overflow", test_km_token_long_life},
     {"km: revoked token fetched again once", test_km_token_refetched},
+    {"km: made-up key ids cause no refetch", test_km_refetch_limited},
     {"km: no key record", test_km_no_record},
     {"km: unknown identity at the server", test_unknown_identity},
     {"km: malformed keyInfo", test_km_garbage},
@@ -1054,6 +1278,7 @@ static CU_TestInfo tests[] = {
      test_self_test_answer},
     {"derive: both roles, TLS 1.3 and 1.2", test_derive},
     {"psk_file: both roles, refused when group-readable", test_psk_file},
+    {"psk_file: freed with the sizes allocated", test_psk_file_sizes},
     {"config errors", test_config_errors},
     {"seal_client rule", test_seal_client_rule},
     {"identities of another form are not claimed", test_not_seal_identity},

@@ -49,6 +49,7 @@ typedef struct msgsec_keycache_result {
     uint8_t key[MSGSEC_KEYCACHE_KEY_MAX]; /* when rc == 0 */
     size_t key_len;                       /* 1 to MSGSEC_KEYCACHE_KEY_MAX */
     int64_t expiry;                       /* seconds since the epoch */
+    int64_t fetched;                      /* when the key server answered */
     /* Two identities the key server gave with the key ("" when none;
      * AKMA: SUPI and GPSI, SEAL: the PSK identity). */
     char id1[MSGSEC_KEYCACHE_ID_MAX + 1];
