@@ -622,6 +622,9 @@ static const char usage_text[] =
     "                        connection)\n"
     "  --aanf-log FILE       msgsec-aanf's log (AAnF requests made)\n"
     "  --timeout-s S         give up after S seconds per phase (120)\n"
+    "  --hold-s S            keep the N idle connections open S seconds\n"
+    "                        after the memory reading, before phase 2\n"
+    "                        (to inspect the server's heap meanwhile)\n"
     "Exit status: 0 every client registered and every message arrived,\n"
     "1 otherwise, 2 usage error.\n";
 
@@ -651,7 +654,7 @@ int main(int argc, char **argv)
               .m = 10,
               .inflight = 64};
     const char *connect_to = NULL, *ues = NULL, *aanf_log = NULL;
-    long server_pid = 0, timeout_s = 120, v;
+    long server_pid = 0, timeout_s = 120, hold_s = 0, v;
     msgsec_bench_set_name("msgin5g_load");
     if (argc == 1) {
         /* As `make bench` runs it: the whole set-up, by the script. */
@@ -675,6 +678,7 @@ int main(int argc, char **argv)
         {"server-pid", required_argument, NULL, 'P'},
         {"aanf-log", required_argument, NULL, 'l'},
         {"timeout-s", required_argument, NULL, 't'},
+        {"hold-s", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int o;
@@ -714,6 +718,10 @@ int main(int argc, char **argv)
         case 't':
             if (num(optarg, 1, 86400, &timeout_s))
                 return usage("--timeout-s: 1 to 86400");
+            break;
+        case 'H':
+            if (num(optarg, 0, 86400, &hold_s))
+                return usage("--hold-s: 0 to 86400");
             break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return usage("unknown option");
@@ -777,6 +785,12 @@ int main(int argc, char **argv)
     /* Let the server settle before its memory is read. */
     usleep(300 * 1000);
     long rss1 = server_pid ? server_rss_kb(server_pid) : -1;
+    if (hold_s > 0) {
+        printf("holding %d idle connections for %ld s\n", L.registered,
+               hold_s);
+        fflush(stdout);
+        sleep((unsigned)hold_s);
+    }
 
     L.phase = 2;
     L.t2 = now();

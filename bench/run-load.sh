@@ -12,6 +12,11 @@
 # Every process started is stopped by its PID. Nothing is asserted about
 # timings; the status is msgin5g_load's (0: every client registered and
 # every message arrived).
+#
+# For measuring the server's memory: MSGSEC_LOAD_HOLD_S=S keeps the idle
+# connections open S seconds after the memory reading (msgin5g_load
+# --hold-s), and MSGSEC_SERVER_WRAPPER runs the server under a command
+# (e.g. "$BUILDDIR/libtool --mode=execute valgrind --tool=massif").
 # shellcheck disable=SC2034,SC2154
 
 src=$(cd "${1:?usage: run-load.sh SRCDIR BUILDDIR [CLIENTS [MESSAGES [UES]]]}" && pwd)
@@ -59,7 +64,7 @@ server_up server "$tmp/server.conf" --max-connections $((clients + 64)) ||
     --provider-dir "$AKMA_DIR" --clients "$clients" --messages "$messages" \
     --service "$SVC" --framing "$(framing_of "$tmp/server.conf")" \
     --af-fqdn "$FQDN" --domain "$DOM" --server-pid "$mpid" \
-    --aanf-log "$tmp/aanf.err"
+    --aanf-log "$tmp/aanf.err" ${MSGSEC_LOAD_HOLD_S:+--hold-s "$MSGSEC_LOAD_HOLD_S"}
 rc=$?
 check "msgin5g_load: every client registered, every message arrived" \
     '[ "$rc" -eq 0 ]'

@@ -10,7 +10,10 @@
  *   rin   protected records waiting for unwrap()
  *   pt    decoded plaintext waiting for recv()
  * In steady state (ESTABLISHED) send and recv neither allocate (once the
- * buffers have grown to the traffic's size) nor take a lock.
+ * buffers have grown to the traffic's size) nor take a lock. The buffers
+ * follow the traffic, not the provider's record size: a record is
+ * decoded through a stack buffer unless pt already has room for a whole
+ * one, so that many idle sessions of short messages stay small.
  *
  * Message framing: each message is a 4-byte big-endian length and the
  * message, carried as a plaintext stream inside the provider's records, so
@@ -48,6 +51,8 @@
 /* Largest input held before the session is established (frames, input
  * arriving during a look-up, early records). */
 #define IN_MAX (MAX_MESSAGE + 256u * 1024u)
+/* Largest record decoded through a stack buffer (TLS: 16 KiB). */
+#define BOUNCE_MAX 16384u
 #define CLOSE_MARK 0xffffffffu
 #define MSG_HDR 4
 
@@ -102,7 +107,8 @@ struct msgsec_session {
 
     msgsec_peer peer;
 
-    char detail[MSGSEC_DETAIL_MAX];
+    char *detail; /* MSGSEC_DETAIL_MAX bytes once a detail was set:
+                     most sessions never have one */
 };
 
 /* ------------------------------------------------------------- buffers */
@@ -125,7 +131,9 @@ static int breserve(msgsec_session *s, msgsec_buf *b, size_t n)
     }
     if (n > SIZE_MAX / 2 - b->len)
         return MSGSEC_ERR_NOMEM;
-    size_t cap = b->cap ? b->cap : 1024;
+    /* Small to start with: sessions are many and their messages often
+     * short; a buffer grows to its traffic once. */
+    size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < n)
         cap *= 2;
     uint8_t *p = msgsec_mem_alloc(&s->core->mem, cap);
@@ -223,13 +231,23 @@ static const char *svc_name(const msgsec_session *s)
     return s->svc->pol->name;
 }
 
+/* Sets the detail (lost, the code still telling, when there is no memory
+ * for it). */
+static void detail_vset(msgsec_session *s, const char *fmt, va_list ap)
+{
+    if (!s->detail)
+        s->detail = msgsec_mem_alloc(&s->core->mem, MSGSEC_DETAIL_MAX);
+    if (s->detail)
+        msgsec_detail_vset(s->detail, MSGSEC_DETAIL_MAX, fmt, ap);
+}
+
 static void set_detail(msgsec_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void set_detail(msgsec_session *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    msgsec_detail_vset(s->detail, sizeof(s->detail), fmt, ap);
+    detail_vset(s, fmt, ap);
     va_end(ap);
 }
 
@@ -256,7 +274,7 @@ static int fail(msgsec_session *s, int rc, const char *fmt, ...)
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        msgsec_detail_vset(s->detail, sizeof(s->detail), fmt, ap);
+        detail_vset(s, fmt, ap);
         va_end(ap);
     }
     if (s->explicit_mode && !s->confirm_sent && !s->no_error_frame)
@@ -264,7 +282,8 @@ static int fail(msgsec_session *s, int rc, const char *fmt, ...)
     s->state = MSGSEC_STATE_FAILED;
     s->fail_code = rc;
     msgsec_log(s->core, MSGSEC_LOG_INFO, "service %s: session failed: %s: %s",
-               svc_name(s), msgsec_error_name(rc), s->detail);
+               svc_name(s), msgsec_error_name(rc),
+               msgsec_session_detail(s));
     return rc;
 }
 
@@ -482,19 +501,34 @@ static int decode_in(msgsec_session *s, const uint8_t *in, size_t len,
                      size_t *taken)
 {
     const msgsec_provider *d = &s->prov->d;
+    uint8_t bounce[BOUNCE_MAX];
     size_t pos = 0;
     *taken = 0;
     while (pos < len && !s->peer_closed &&
            s->pt.len < MAX_MESSAGE + MSG_HDR) {
-        int rc = breserve(s, &s->pt, s->max_record);
+        /* Straight into pt when it has room for a whole record (it grew
+         * to the traffic's size); else through the bounce buffer, so that
+         * pt holds what was received rather than a record's maximum. */
+        int direct = s->pt.cap - s->pt.off - s->pt.len >= s->max_record ||
+                     s->max_record > sizeof(bounce);
+        int rc = direct ? breserve(s, &s->pt, s->max_record) : 0;
         if (rc < 0)
             return fail(s, rc, "no memory for a received record");
-        size_t avail = s->pt.cap - s->pt.off - s->pt.len;
+        uint8_t *dst = direct ? bdata(&s->pt) + s->pt.len : bounce;
+        size_t avail = direct ? s->pt.cap - s->pt.off - s->pt.len
+                              : s->max_record;
         size_t used = 0, n = 0;
         unsigned flags = 0;
         s->pdetail = 0;
         rc = d->unwrap(s->prov->pdata, s->pstate, in + pos, len - pos, &used,
-                       bdata(&s->pt) + s->pt.len, avail, &n, &flags);
+                       dst, avail, &n, &flags);
+        if (!direct) {
+            /* Whatever the outcome, no plaintext stays on the stack. */
+            int grow = rc >= 0 && n <= avail ? bappend(s, &s->pt, dst, n) : 0;
+            wipe_plaintext(dst, rc >= 0 && n <= avail ? n : avail);
+            if (grow < 0)
+                return fail(s, grow, "no memory for a received record");
+        }
         if (used > len - pos || n > avail)
             return fail(s, MSGSEC_ERR_INTERNAL,
                         "provider %s: unwrap reported more bytes than it had",
@@ -511,7 +545,8 @@ static int decode_in(msgsec_session *s, const uint8_t *in, size_t len,
         if (rc != 0 || (used == 0 && n == 0 && !(flags & MSGSEC_UNWRAP_CLOSED)))
             return fail(s, MSGSEC_ERR_INTERNAL,
                         "provider %s: unwrap made no progress", prov_name(s));
-        s->pt.len += n;
+        if (direct)
+            s->pt.len += n;
         if (s->framing == MSGSEC_FRAMING_MESSAGE) {
             /* Check each new header: refuse oversized messages early. */
             while (s->pt.len - s->scan >= MSG_HDR) {
@@ -624,7 +659,12 @@ static int establish(msgsec_session *s)
         msgsec_log(s->core, MSGSEC_LOG_DEBUG,
                    "service %s: session established with provider %s",
                    svc_name(s), prov_name(s));
-    return decode(s);
+    /* rin may be a handshake buffer now: once the first records are
+     * decoded it is dropped, not kept for an idle session. */
+    rc = decode(s);
+    if (s->rin.len == 0)
+        bfree(s, &s->rin);
+    return rc;
 }
 
 /* ------------------------------------------------------- negotiation */
@@ -1165,7 +1205,7 @@ MSGSEC_EXPORT int msgsec_session_new(msgsec_core *core, const char *service,
             rc = decode(s);
     }
     if (rc < 0) {
-        core_detail(core, "%s", s->detail);
+        core_detail(core, "%s", msgsec_session_detail(s));
         msgsec_session_free(s);
         return rc;
     }
@@ -1192,6 +1232,7 @@ MSGSEC_EXPORT void msgsec_session_free(msgsec_session *s)
     msgsec_mem_free(&core->mem, s->offer, s->offer_len);
     msgsec_mem_strfree(&core->mem, s->peer_name);
     msgsec_mem_strfree(&core->mem, s->identity);
+    msgsec_mem_free(&core->mem, s->detail, s->detail ? MSGSEC_DETAIL_MAX : 0);
     msgsec_mem_free(&core->mem, s, sizeof(*s));
 }
 
@@ -1502,7 +1543,7 @@ MSGSEC_EXPORT const char *msgsec_session_provider(const msgsec_session *s)
 
 MSGSEC_EXPORT const char *msgsec_session_detail(const msgsec_session *s)
 {
-    return s ? s->detail : "";
+    return s && s->detail ? s->detail : "";
 }
 
 MSGSEC_EXPORT void *msgsec_session_user_data(const msgsec_session *s)

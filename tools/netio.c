@@ -97,6 +97,28 @@ int msgsec_net_pull(msgsec_session *s, msgsec_netbuf *b)
     return 0;
 }
 
+int msgsec_net_pull_send(int fd, msgsec_session *s, msgsec_netbuf *b)
+{
+    unsigned char tmp[16384];
+
+    while (b->len == 0 && msgsec_session_pending_output(s) > 0) {
+        size_t n = msgsec_session_pull(s, tmp, sizeof(tmp)), off = 0;
+        if (n == 0)
+            break;
+        while (off < n) {
+            ssize_t w = send(fd, tmp + off, n - off, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break; /* full or failing: the flush that follows tells */
+            off += (size_t)w;
+        }
+        if (msgsec_netbuf_append(b, tmp + off, n - off) < 0)
+            return MSGSEC_ERR_NOMEM;
+    }
+    return msgsec_net_pull(s, b);
+}
+
 int msgsec_net_flush(int fd, msgsec_netbuf *b)
 {
     while (b->len > 0) {

@@ -43,6 +43,15 @@ void msgsec_netbuf_free(msgsec_netbuf *b);
 int msgsec_net_pull(msgsec_session *s, msgsec_netbuf *b);
 
 /*
+ * As msgsec_net_pull(), but while b is empty the bytes go straight to the
+ * non-blocking socket fd; only what it does not take is queued in b (a
+ * connection keeps no output buffer while the peer keeps up). A write
+ * error leaves the bytes in b for msgsec_net_flush() to report.
+ * 0, or MSGSEC_ERR_NOMEM.
+ */
+int msgsec_net_pull_send(int fd, msgsec_session *s, msgsec_netbuf *b);
+
+/*
  * Writes as much of b to the non-blocking socket fd as it takes.
  * Returns 0 (b may still hold bytes: wait for POLLOUT/EPOLLOUT) or -errno.
  */

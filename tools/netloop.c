@@ -143,7 +143,7 @@ int msgsec_nl_send(msgsec_nl_conn *c, const void *p, size_t n)
     rc = msgsec_session_send(c->s, p, n);
     if (rc < 0)
         conn_failed(c, rc);
-    else if (msgsec_net_pull(c->s, &c->out) < 0)
+    else if (msgsec_net_pull_send(c->fd, c->s, &c->out) < 0)
         conn_close(c, MSGSEC_NL_NOMEM, MSGSEC_ERR_NOMEM, NULL);
     if (msgsec_nl_progress(c) < 0)
         return -1;
@@ -204,7 +204,7 @@ static void conn_after(msgsec_nl_conn *c, int rc)
              (c->established = 1, c->srv->ops->established(c) == 0)))
             conn_take(c);
         if (c->src.ready && c->phase == MSGSEC_NET_ACTIVE &&
-            msgsec_net_pull(c->s, &c->out) < 0)
+            msgsec_net_pull_send(c->fd, c->s, &c->out) < 0)
             conn_close(c, MSGSEC_NL_NOMEM, MSGSEC_ERR_NOMEM, NULL);
     }
     if (c->src.ready)

@@ -107,7 +107,8 @@ struct conn {
     corebox *box;
     unsigned long long id;
     msgsec_m5g_lines lines;
-    char who[900];        /* " scheme=S identity=I" once established */
+    char *who;            /* " scheme=S identity=I" once established
+                             (sized to fit: connections are many) */
     ue_rec *reg;          /* the registration this connection holds */
     msgsec_authz *authz;  /* a REG waiting for its authorization */
     char *authz_ue, *authz_msg_id;
@@ -203,7 +204,8 @@ static void lb_start(logbuf *b, const char *event, const conn *c)
     lb_add(b, "event=%s", event);
     if (!c)
         return;
-    lb_add(b, " conn=%llu addr=%s%s", c->id, c->nl.addr, c->who);
+    lb_add(b, " conn=%llu addr=%s%s", c->id, c->nl.addr,
+           c->who ? c->who : "");
     if (c->reg)
         lb_kv(b, "ue", c->reg->id);
 }
@@ -763,6 +765,8 @@ static void on_gone(msgsec_nl_conn *nc)
     conn *c = (conn *)nc;
     conn_unbind(c);
     msgsec_m5g_lines_free(&c->lines);
+    free(c->who);
+    c->who = NULL;
     c->box->refs--;
 }
 
@@ -1150,8 +1154,12 @@ static void process_lines(conn *c)
 
     while (c->nl.src.ready && c->nl.phase == PH_ACTIVE && !c->authz) {
         int rc = msgsec_m5g_lines_next(&c->lines, &line, &len);
-        if (rc == 0)
+        if (rc == 0) {
+            /* Drained: an idle connection keeps no line buffer. */
+            if (msgsec_m5g_lines_pending(&c->lines) == 0)
+                msgsec_m5g_lines_free(&c->lines);
             return;
+        }
         if (rc < 0) {
             logbuf l;
             lb_start(&l, "malformed", c);
@@ -1172,13 +1180,17 @@ static int on_established(msgsec_nl_conn *nc)
 {
     conn *c = (conn *)nc;
     msgsec_peer peer;
-    char text[MSGSEC_NET_PEER_MAX], scheme[128], id[700];
+    char text[MSGSEC_NET_PEER_MAX], scheme[128], id[700], who[900];
     logbuf l;
 
     msgsec_net_session_peer(nc->s, &peer);
     msgsec_net_escape(peer.scheme, scheme, sizeof(scheme));
     msgsec_net_escape(peer.identity, id, sizeof(id));
-    snprintf(c->who, sizeof(c->who), " scheme=%s identity=%s", scheme, id);
+    snprintf(who, sizeof(who), " scheme=%s identity=%s", scheme, id);
+    if (!(c->who = strdup(who))) {
+        conn_finish(c, "no-memory", NULL);
+        return -1;
+    }
     msgsec_net_peer_text(&peer, text, sizeof(text));
     lb_start(&l, "auth", NULL);
     lb_add(&l, " conn=%llu addr=%s%s core=%u outcome=ok", c->id, nc->addr,
