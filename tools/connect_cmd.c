@@ -268,10 +268,9 @@ static int send_line(client *cl, const unsigned char *p, size_t n)
 }
 
 /* Standard input has data (or ended). Returns -1 or an exit status. */
-static int read_stdin(client *cl)
+static int read_stdin_into(client *cl, unsigned char *buf, size_t cap)
 {
-    unsigned char buf[READ_CHUNK];
-    ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+    ssize_t r = read(STDIN_FILENO, buf, cap);
     int rc;
 
     if (r < 0) {
@@ -325,8 +324,17 @@ static int read_stdin(client *cl)
             break;
         }
     }
-    OPENSSL_cleanse(buf, (size_t)r);
     return -1;
+}
+
+/* Reads what standard input has; the stack copy is wiped on every path
+ * (the lines are messages for the peer). */
+static int read_stdin(client *cl)
+{
+    unsigned char buf[READ_CHUNK];
+    int rc = read_stdin_into(cl, buf, sizeof(buf));
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
 }
 
 /* The server ended the TCP connection. Returns the exit status. */

@@ -441,7 +441,9 @@ static void free_zombies(msgsec_nl_server *srv)
         msgsec_netbuf_free(&c->out);
         free(c);
     }
-    if (srv->ops->between)
+    /* ops is NULL when msgsec_nl_init() was never reached (e.g. a usage
+     * error): msgsec_nl_free() must still be safe. */
+    if (srv->ops && srv->ops->between)
         srv->ops->between(srv);
 }
 

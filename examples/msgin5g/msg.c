@@ -484,8 +484,11 @@ int msgsec_m5g_lines_push(msgsec_m5g_lines *l, const void *d, size_t n)
 int msgsec_m5g_lines_next(msgsec_m5g_lines *l, const char **line,
                           size_t *len)
 {
+    /* Empty (buf may be NULL: no pointer arithmetic on it). */
+    if (l->len == 0)
+        return 0;
     char *p = l->buf + l->off;
-    char *nl = l->len ? memchr(p, '\n', l->len) : NULL;
+    char *nl = memchr(p, '\n', l->len);
 
     if (!nl) {
         /* A CR may still come before the LF. */

@@ -74,6 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len, off = 0, step = size % 7 + 1;
 
     memset(&l, 0, sizeof(l));
+    /* An empty splitter (no buffer yet) has nothing to give. */
+    if (msgsec_m5g_lines_next(&l, &line, &len) != 0)
+        abort();
     while (off < size) {
         size_t n = size - off < step ? size - off : step;
         if (msgsec_m5g_lines_push(&l, data + off, n) < 0)

@@ -43,6 +43,28 @@ missing=$(demo_missing)
 act() { echo "# $*"; }
 say() { :; }
 
+# ------------------------------------ 0. usage: no core, no loop, no crash
+
+act "msgin5g-server --help and an unknown option"
+"$MSERVER" --help >"$tmp/usage.out" 2>"$tmp/usage.err"
+rc=$?
+last="msgin5g-server --help"
+check "--help exits 0" '[ "$rc" -eq 0 ]'
+has "$tmp/usage.out" "Usage: msgin5g-server"
+clean "$tmp/usage.out" "$tmp/usage.err"
+"$MSERVER" --no-such-option >"$tmp/usage.out" 2>"$tmp/usage.err"
+rc=$?
+last="msgin5g-server --no-such-option"
+check "an unknown option is a usage error (exit 2), not a crash" \
+    '[ "$rc" -eq 2 ]'
+has "$tmp/usage.err" "msgin5g-server --help"
+clean "$tmp/usage.out" "$tmp/usage.err"
+"$MSERVER" --listen 127.0.0.1:0 >"$tmp/usage.out" 2>"$tmp/usage.err"
+rc=$?
+last="msgin5g-server without --policy"
+check "a missing --policy is a usage error (exit 2)" '[ "$rc" -eq 2 ]'
+clean "$tmp/usage.out" "$tmp/usage.err"
+
 # ----------------------------------------- 1. the demo, checked for leaks
 
 # An ASan build has LeakSanitizer in the server itself; otherwise valgrind.

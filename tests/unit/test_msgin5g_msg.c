@@ -414,6 +414,18 @@ static void test_lines(void)
     CU_ASSERT_EQUAL(msgsec_m5g_lines_pending(&l), 0);
     msgsec_m5g_lines_free(&l);
     CU_ASSERT_PTR_NULL(l.buf);
+    /* A freed (or never used) splitter has no buffer: asking it again is
+     * "nothing yet", and it takes bytes again. */
+    CU_ASSERT_EQUAL(msgsec_m5g_lines_next(&l, &line, &len), 0);
+    CU_ASSERT_EQUAL(msgsec_m5g_lines_pending(&l), 0);
+    CU_ASSERT_EQUAL(msgsec_m5g_lines_push(&l, "", 0), 0);
+    CU_ASSERT_PTR_NULL(l.buf);
+    CU_ASSERT_EQUAL(msgsec_m5g_lines_next(&l, &line, &len), 0);
+    CU_ASSERT_EQUAL(msgsec_m5g_lines_push(&l, "four\n", 5), 0);
+    CU_ASSERT_EQUAL(msgsec_m5g_lines_next(&l, &line, &len), 1);
+    CU_ASSERT_EQUAL(len, 4);
+    CU_ASSERT_EQUAL(memcmp(line, "four", 4), 0);
+    msgsec_m5g_lines_free(&l);
 }
 
 /* A line of exactly the limit passes, one byte more fails, also before
